@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/wfbench/wfbench/netem"
+)
+
+// durationFlag is a non-negative duration whose parse error states the accepted form.
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return "0"
+	}
+	return f.d.String()
+}
+func (f durationFlag) Type() string { return "duration" }
+func (f durationFlag) Set(s string) error {
+	d, err := netem.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {
+	*p = def
+	fs.Var(durationFlag{p}, name, usage)
+}
+
+// linkFlag collects repeated --link NAME=RTT[,jitter=D] values.
+type linkFlag struct{ specs *[]netem.Spec }
+
+func (f linkFlag) String() string {
+	if f.specs == nil {
+		return ""
+	}
+	var parts []string
+	for _, s := range *f.specs {
+		parts = append(parts, fmt.Sprintf("%s=%s", s.Name, s.RTT))
+	}
+	return strings.Join(parts, " ")
+}
+func (f linkFlag) Type() string { return "NAME=RTT" }
+func (f linkFlag) Set(s string) error {
+	spec, err := netem.ParseLink(s)
+	if err != nil {
+		return err
+	}
+	*f.specs = append(*f.specs, spec)
+	return nil
+}

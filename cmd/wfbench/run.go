@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/scenarios"
+	"github.com/wfbench/wfbench/system"
+)
+
+func newRunCmd() *cobra.Command {
+	cfg := scenarios.Default()
+	var out string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Measure one configuration of the reference system under injected latency",
+		Long: `run brings up the reference system (embedded Faktory on redis-server, the API,
+the workers), puts a toxiproxy link with the given RTT on every path that crosses the
+WAN in the topology, measures each link's real RTT, warms the connections, drives the
+load and drains it, then writes result.json, report.md and one .hgrm per histogram
+into --out and prints a table.
+
+Timing points: enqueue (per call: start → answered), pickup (per job: answered →
+worker started), end_to_end (per job: start → worker finished). In the open loop
+(--rate) latencies are measured from each call's intended send time.
+
+Topologies: central (default; client-api, client-faktory, worker-faktory cross the
+WAN, api-faktory does not) and split (api-faktory crosses it too, client-api not).
+
+Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
+3 environment (redis-server missing, port taken, Faktory unreachable), 130 interrupted.`,
+		Example: `  # 1000 jobs in batches of 100 through the API at 100 ms RTT
+  wfbench run --rtt 100ms --batch 100 --jobs 1000
+
+  # single jobs straight to Faktory, the analysis' "1 enqueue = 1 round trip"
+  wfbench run --rtt 100ms --batch 1 --jobs 100 --target faktory
+
+  # open loop: 200 jobs/s for 10 s, latency corrected for coordinated omission
+  wfbench run --rtt 20ms --rate 200 --duration 10s --jobs 0 --concurrency 64
+
+  # one slow link only
+  wfbench run --link api-faktory=30ms,jitter=3ms --topology central`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("duration") && !cmd.Flags().Changed("jobs") {
+				cfg.Jobs = 0 // --duration alone: as many jobs as fit
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageErr(fmt.Errorf("%w\nsee 'wfbench run --help'", err))
+			}
+			return runOne(cmd.Context(), cmd, cfg, out, verbose)
+		},
+	}
+	fs := cmd.Flags()
+	durationVar(fs, &cfg.RTT, "rtt", cfg.RTT, "round-trip time of the links that cross the WAN, e.g. 100ms")
+	durationVar(fs, &cfg.Jitter, "jitter", cfg.Jitter, "RTT jitter (± half each way), e.g. 5ms")
+	fs.StringVar(&cfg.Topology, "topology", cfg.Topology, "which links cross the WAN: "+strings.Join(netem.TopologyNames(), " | "))
+	fs.Var(linkFlag{&cfg.Links}, "link", "set one link: NAME=RTT[,jitter=D], NAME one of "+strings.Join(netem.LinkNames, ", ")+" (repeatable)")
+	fs.StringVar(&cfg.Target, "target", cfg.Target, "where the driver enqueues: api (HTTP, full path) | faktory (client, direct)")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "jobs per enqueue call (POST /jobs/batch or PUSHB when > 1)")
+	fs.IntVar(&cfg.Jobs, "jobs", cfg.Jobs, "jobs to send (0 with --duration: as many as fit)")
+	durationVar(fs, &cfg.Duration, "duration", 0, "stop sending after this long, e.g. 30s")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: jobs per second on a fixed schedule (0 = closed loop)")
+	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "how long to wait for accepted jobs to complete after the load")
+	fs.StringVar(&cfg.FaktoryURL, "faktory-url", "", "use a running Faktory (tcp://host:7419, tcp+tls://:password@host:port) instead of the embedded one")
+	fs.IntVar(&cfg.PoolSize, "pool-size", cfg.PoolSize, "API's Faktory connection pool size (FAKTORY_POOL_SIZE)")
+	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "largest batch the API accepts (FAKTORY_MAX_BATCH_SIZE)")
+	fs.StringVar(&cfg.EnqueueMode, "enqueue", cfg.EnqueueMode, "API enqueue mode: sync")
+	fs.StringVar(&cfg.Poll, "poll", cfg.Poll, "worker poll strategy: "+strings.Join(system.PollStrategies, " | "))
+	fs.IntVar(&cfg.WorkerConcurrency, "worker-concurrency", cfg.WorkerConcurrency, "worker fetch slots (WORKER_CONCURRENCY)")
+	durationVar(fs, &cfg.PollInterval, "poll-interval", cfg.PollInterval, "fixed poll: sleep after an empty FETCH (WORKER_POLL_INTERVAL)")
+	fs.StringVar(&cfg.Work, "work", "", "simulated service time per job: DURATION[:sleep|:spin], e.g. 2ms or 500us:spin")
+	fs.StringVar(&cfg.Netem, "netem", cfg.Netem, "latency backend: toxiproxy")
+	fs.StringVar(&cfg.Name, "name", "", "run name in reports (default: derived from the settings)")
+	fs.StringVarP(&out, "out", "o", "", "output folder (default reports/<timestamp>/)")
+	fs.BoolVarP(&verbose, "verbose", "v", false, "log what the run is doing to stderr")
+	return cmd
+}
+
+func runOne(ctx context.Context, cmd *cobra.Command, cfg scenarios.RunConfig, out string, verbose bool) error {
+	log := slog.New(slog.DiscardHandler)
+	if verbose {
+		log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	started := time.Now().UTC()
+	if out == "" {
+		out = filepath.Join("reports", started.Format("20060102-150405"))
+	}
+	res := &reports.Result{
+		Schema: reports.Schema, ToolVersion: version, StartedAt: started, Environment: environment(),
+	}
+	run, err := scenarios.Execute(ctx, cfg, log)
+	if err != nil && run.Jobs.Accepted == 0 {
+		code := exitUsage
+		switch {
+		case ctx.Err() != nil:
+			code = exitInterrupted
+		case scenarios.IsEnvironment(err):
+			code = exitEnvironment
+		}
+		return &exitError{code, fmt.Errorf("run %s: %w", cfg.DisplayName(), err)}
+	}
+	res.Runs = append(res.Runs, run)
+	files, werr := reports.WriteAll(out, res)
+	if werr != nil {
+		return &exitError{exitEnvironment, werr}
+	}
+	if err := reports.WriteTable(cmd.OutOrStdout(), res); err != nil {
+		return &exitError{exitEnvironment, err}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s (result.json, report.md, .hgrm)\n", len(files), out)
+	switch {
+	case run.Interrupted:
+		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
+	case run.Jobs.Lost > 0:
+		return &exitError{exitCheckFailed, fmt.Errorf("%d of %d accepted jobs were lost", run.Jobs.Lost, run.Jobs.Accepted)}
+	case err != nil:
+		return &exitError{exitCheckFailed, err}
+	}
+	return nil
+}
+
+func environment() reports.Environment {
+	env := reports.Environment{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	env.Hostname, _ = os.Hostname()
+	if b, err := exec.Command("redis-server", "--version").Output(); err == nil {
+		env.Redis = strings.TrimSpace(string(b))
+	}
+	env.Faktory = (&system.Broker{}).Version()
+	return env
+}

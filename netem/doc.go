@@ -1,0 +1,17 @@
+// Package netem puts emulated network distance between the reference system's parts.
+//
+// A Link is one TCP path between two parts (driver → API, API → Faktory, ...). Each link
+// is an embedded toxiproxy proxy listening on 127.0.0.1; the parts dial the link's address
+// instead of the real one:
+//
+//	driver ──▶ [client-api link] ──▶ API ──▶ [api-faktory link] ──▶ Faktory
+//	driver ──▶ [client-faktory link] ─────────────────────────────▶ Faktory
+//	worker ──▶ [worker-faktory link] ─────────────────────────────▶ Faktory
+//
+// Toxiproxy delays one direction per toxic, so a link's RTT is applied as RTT/2 on the
+// upstream stream and RTT/2 on the downstream stream (jitter likewise), with a
+// microsecond-resolution latency toxic (toxiproxy's own takes whole milliseconds, which
+// cannot express 0.5 ms per direction of a 1 ms RTT).
+//
+// A topology decides which links cross the WAN and so take the run's --rtt.
+package netem

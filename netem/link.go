@@ -1,0 +1,127 @@
+package netem
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/rs/zerolog"
+)
+
+// Spec is what a link should look like.
+type Spec struct {
+	Name   string
+	RTT    time.Duration
+	Jitter time.Duration
+}
+
+// Link is one emulated network path: parts dial Addr() instead of the upstream.
+type Link struct {
+	spec     Spec
+	upstream string
+	proxy    *toxiproxy.Proxy
+
+	mu sync.Mutex
+}
+
+// Proxies owns the embedded toxiproxy state shared by a stack's links.
+type Proxies struct {
+	server *toxiproxy.ApiServer
+
+	mu    sync.Mutex
+	links []*Link
+}
+
+// NewProxies returns an embedded toxiproxy with logging off (wfbench is quiet by default).
+func NewProxies() *Proxies {
+	return &Proxies{server: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())}
+}
+
+// Open starts a link on an ephemeral 127.0.0.1 port forwarding to upstream.
+func (p *Proxies) Open(spec Spec, upstream string) (*Link, error) {
+	if spec.Name == "" {
+		return nil, errors.New("open link: empty name")
+	}
+	if spec.RTT < 0 || spec.Jitter < 0 {
+		return nil, fmt.Errorf("open link %s: RTT and jitter must not be negative", spec.Name)
+	}
+	px := toxiproxy.NewProxy(p.server, spec.Name, "127.0.0.1:0", upstream)
+	if err := px.Start(); err != nil {
+		return nil, fmt.Errorf("start link %s → %s: %w", spec.Name, upstream, err)
+	}
+	l := &Link{spec: Spec{Name: spec.Name}, upstream: upstream, proxy: px}
+	for _, dir := range []string{"upstream", "downstream"} {
+		body, _ := json.Marshal(map[string]any{
+			"name": "rtt_" + dir, "type": LatencyToxicType, "stream": dir, "toxicity": 1.0,
+			"attributes": LatencyToxic{},
+		})
+		if _, err := px.Toxics.AddToxicJson(bytes.NewReader(body)); err != nil {
+			px.Stop()
+			return nil, fmt.Errorf("link %s: add %s latency: %w", spec.Name, dir, err)
+		}
+	}
+	if err := l.SetRTT(spec.RTT, spec.Jitter); err != nil {
+		px.Stop()
+		return nil, err
+	}
+	p.mu.Lock()
+	p.links = append(p.links, l)
+	p.mu.Unlock()
+	return l, nil
+}
+
+// Close stops every link opened here, closing their connections.
+func (p *Proxies) Close() {
+	p.mu.Lock()
+	links := p.links
+	p.links = nil
+	p.mu.Unlock()
+	for _, l := range links {
+		l.Close()
+	}
+}
+
+// Name of the link.
+func (l *Link) Name() string { return l.spec.Name }
+
+// Addr is the host:port to dial to cross this link.
+func (l *Link) Addr() string { return l.proxy.Listen }
+
+// Upstream is the real address behind the link.
+func (l *Link) Upstream() string { return l.upstream }
+
+// Spec returns the link's current configuration.
+func (l *Link) Spec() Spec {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.spec
+}
+
+// SetRTT changes the link's round-trip time and jitter, live: half of each is applied to
+// each direction.
+func (l *Link) SetRTT(rtt, jitter time.Duration) error {
+	if rtt < 0 || jitter < 0 {
+		return fmt.Errorf("link %s: RTT and jitter must not be negative", l.spec.Name)
+	}
+	half := LatencyToxic{LatencyUS: rtt.Microseconds() / 2, JitterUS: jitter.Microseconds() / 2}
+	// An odd microsecond goes upstream so the two halves add up to the RTT exactly.
+	up := half
+	up.LatencyUS += rtt.Microseconds() % 2
+	for dir, attrs := range map[string]LatencyToxic{"upstream": up, "downstream": half} {
+		body, _ := json.Marshal(map[string]any{"attributes": attrs, "toxicity": 1.0})
+		if _, err := l.proxy.Toxics.UpdateToxicJson("rtt_"+dir, bytes.NewReader(body)); err != nil {
+			return fmt.Errorf("link %s: set %s latency: %w", l.spec.Name, dir, err)
+		}
+	}
+	l.mu.Lock()
+	l.spec.RTT, l.spec.Jitter = rtt, jitter
+	l.mu.Unlock()
+	return nil
+}
+
+// Close stops the link and closes the connections crossing it.
+func (l *Link) Close() { l.proxy.Stop() }

@@ -1,0 +1,92 @@
+package netem
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/Shopify/toxiproxy/v2/toxics"
+)
+
+// LatencyToxicType is the toxiproxy type name of LatencyToxic.
+const LatencyToxicType = "wfbench_latency"
+
+// LatencyToxic delays every chunk by latency ± jitter, in microseconds. It is toxiproxy's
+// latency toxic with a finer unit: one direction of a 1 ms RTT is 500 µs.
+type LatencyToxic struct {
+	LatencyUS int64 `json:"latency_us"`
+	JitterUS  int64 `json:"jitter_us"`
+}
+
+func (t *LatencyToxic) delay() time.Duration {
+	d := t.LatencyUS
+	if t.JitterUS > 0 {
+		d += rand.Int64N(2*t.JitterUS+1) - t.JitterUS
+	}
+	if d < 0 {
+		d = 0
+	}
+	return time.Duration(d) * time.Microsecond
+}
+
+// GetBufferSize lets chunks queue while earlier ones wait out their delay: a link is a
+// pipe, not a stop-and-wait channel.
+func (t *LatencyToxic) GetBufferSize() int { return 1024 }
+
+// Pipe delays each chunk relative to when the link read it, so chunks in flight overlap
+// as packets on a real path do.
+func (t *LatencyToxic) Pipe(stub *toxics.ToxicStub) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-stub.Interrupt:
+			return
+		case c := <-stub.Input:
+			if c == nil {
+				stub.Close()
+				return
+			}
+			due := c.Timestamp.Add(t.delay())
+			if !sleepUntil(timer, due, stub.Interrupt) {
+				stub.Output <- c // never drop data on an update
+				return
+			}
+			c.Timestamp = due
+			stub.Output <- c
+		}
+	}
+}
+
+func init() {
+	toxics.Register(LatencyToxicType, new(LatencyToxic))
+}
+
+// timerLate is how late timers fire on this machine (an EWMA, in ns). On a VM a timer
+// commonly fires 0.3-1 ms after its deadline, which would add that much to every
+// direction of every link: 7% of a 10 ms RTT. sleepUntil aims the timer that much early
+// and yields for the rest.
+var timerLate atomic.Int64
+
+const maxTimerLate = 2 * time.Millisecond
+
+// sleepUntil waits until due, or returns false if interrupt closes first.
+func sleepUntil(timer *time.Timer, due time.Time, interrupt <-chan struct{}) bool {
+	est := time.Duration(timerLate.Load())
+	if wake := time.Until(due) - est; wake > 0 {
+		asked := time.Now().Add(wake)
+		timer.Reset(wake)
+		select {
+		case <-timer.C:
+		case <-interrupt:
+			return false
+		}
+		late := min(max(time.Since(asked), 0), maxTimerLate)
+		timerLate.Store(int64(est + (late-est)/8))
+	}
+	for time.Now().Before(due) {
+		runtime.Gosched()
+	}
+	return true
+}

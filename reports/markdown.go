@@ -1,0 +1,382 @@
+package reports
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// WriteMarkdown writes report.md: summary, one section per run (configuration, links,
+// job accounting, percentiles, model vs measured, notes) and findings in plain words.
+// Every sentence is generated from the result's numbers, so the report can be diffed
+// between runs and trusted as much as result.json.
+func WriteMarkdown(w io.Writer, res *Result) error {
+	if res == nil {
+		return errors.New("write markdown: nil result")
+	}
+	// A bufio.Writer keeps its first error, so the many small writes below need no
+	// checks of their own; Flush reports it.
+	bw := bufio.NewWriter(w)
+	m := &mdWriter{w: bw}
+	m.header(res)
+	m.summary(res)
+	for i := range res.Runs {
+		m.run(&res.Runs[i])
+	}
+	m.findings(res)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	return nil
+}
+
+type mdWriter struct{ w *bufio.Writer }
+
+func (m *mdWriter) p(format string, args ...any) { fmt.Fprintf(m.w, format, args...) }
+
+// table writes a GitHub pipe table; align holds one of "l", "r" per column.
+func (m *mdWriter) table(header []string, align string, rows [][]string) {
+	m.p("|")
+	for _, h := range header {
+		m.p(" %s |", mdCell(h))
+	}
+	m.p("\n|")
+	for i := range header {
+		if i < len(align) && align[i] == 'r' {
+			m.p("---:|")
+		} else {
+			m.p("---|")
+		}
+	}
+	m.p("\n")
+	for _, row := range rows {
+		m.p("|")
+		for _, c := range row {
+			m.p(" %s |", mdCell(c))
+		}
+		m.p("\n")
+	}
+	m.p("\n")
+}
+
+func (m *mdWriter) header(res *Result) {
+	m.p("# wfbench report\n\n")
+	m.p("- Started: %s\n", res.StartedAt.UTC().Format(time.RFC3339))
+	m.p("- Environment: %s\n", environmentLine(&res.Environment))
+	if res.ToolVersion != "" {
+		m.p("- Tool: wfbench %s (%s)\n", res.ToolVersion, res.Schema)
+	}
+	m.p("\n")
+}
+
+// environmentLine is the one-line description of the machine: what a reader needs to
+// judge whether two reports are comparable.
+func environmentLine(e *Environment) string {
+	osArch := e.OS
+	if e.Arch != "" {
+		osArch += "/" + e.Arch
+	}
+	parts := []string{osArch, plural(e.CPUs, "CPU"), e.Go}
+	if e.Hostname != "" {
+		parts = append(parts, "host "+e.Hostname)
+	}
+	if e.Faktory != "" {
+		parts = append(parts, "Faktory "+e.Faktory)
+	}
+	if e.Redis != "" {
+		parts = append(parts, "Redis "+e.Redis)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (m *mdWriter) summary(res *Result) {
+	m.p("## Summary\n\n")
+	rows := make([][]string, len(res.Runs))
+	for i := range res.Runs {
+		rows[i] = summaryRow(&res.Runs[i])
+	}
+	m.table(summaryHeader(false), "lrrrrrrrrrr", rows)
+	var warned bool
+	for i := range res.Runs {
+		if line := warningLine(&res.Runs[i]); line != "" {
+			m.p("- **%s**\n", line)
+			warned = true
+		}
+	}
+	if warned {
+		m.p("\n")
+	}
+}
+
+func (m *mdWriter) run(r *Run) {
+	m.p("## Run: %s\n\n", r.Name)
+	if r.Interrupted {
+		m.p("**Interrupted before it finished: the figures below cover only what was measured until then.**\n\n")
+	}
+
+	m.p("### Configuration\n\n%s\n\n", configLine(&r.Config))
+
+	m.p("### Links\n\n")
+	if len(r.Links) == 0 {
+		m.p("No links measured.\n\n")
+	} else {
+		rows := make([][]string, len(r.Links))
+		for i, l := range r.Links {
+			rows[i] = []string{l.Name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l)}
+		}
+		m.table([]string{"link", "configured RTT ms", "measured RTT ms", "deviation"}, "lrrr", rows)
+	}
+
+	m.p("### Jobs\n\n")
+	j := r.Jobs
+	m.table([]string{"requested", "accepted", "completed", "failed", "lost", "duplicated", "errors"}, "rrrrrrr",
+		[][]string{{fmt.Sprint(j.Requested), fmt.Sprint(j.Accepted), fmt.Sprint(j.Completed), fmt.Sprint(j.Failed),
+			fmt.Sprint(j.Lost), fmt.Sprint(j.Duplicated), fmt.Sprint(j.Errors)}})
+
+	m.p("### Latency (ms)\n\n")
+	points := append([]string(nil), Points...)
+	if _, ok := r.LatencyMS[PointService]; ok {
+		points = append(points, PointService)
+	}
+	var rows [][]string
+	for _, pt := range points {
+		pc, ok := r.LatencyMS[pt]
+		if !ok {
+			rows = append(rows, []string{pt, "-", "-", "-", "-", "-", "-", "-", "-"})
+			continue
+		}
+		rows = append(rows, []string{pt, fmt.Sprint(pc.Count), fmtMS(pc.Min), fmtMS(pc.Mean), fmtMS(pc.P50),
+			fmtMS(pc.P90), fmtMS(pc.P99), fmtMS(pc.P999), fmtMS(pc.Max)})
+	}
+	m.table([]string{"point", "count", "min", "mean", "p50", "p90", "p99", "p99.9", "max"}, "lrrrrrrrr", rows)
+
+	if s := r.Schedule; s != nil {
+		m.p("Open loop at %s jobs/s: %d of %d intended calls sent; schedule lag max %s ms, mean %s ms.\n",
+			fmtNum(r.Config.RatePerS), s.SentCalls, s.IntendedCalls, fmtMS(s.MaxLagMS), fmtMS(s.MeanLagMS))
+		m.p("Enqueue latency is measured from the intended send time (coordinated-omission corrected); "+
+			"%s is the plain service time, from the actual send.\n\n", PointService)
+	}
+
+	m.model(r)
+
+	if len(r.Notes) > 0 {
+		m.p("### Notes\n\n")
+		for _, n := range r.Notes {
+			m.p("- %s\n", strings.ReplaceAll(n, "\n", " "))
+		}
+		m.p("\n")
+	}
+}
+
+func (m *mdWriter) model(r *Run) {
+	md := r.Model
+	floorRate := "-"
+	if md.FloorJobsPerS > 0 {
+		floorRate = fmtRate(md.FloorJobsPerS)
+	}
+	// The measured enqueue RTT is only unambiguous with a single link; with several,
+	// which ones the call crosses is the topology's business and the Links table has them.
+	measRTT := "-"
+	if len(r.Links) == 1 {
+		measRTT = fmtMS(r.Links[0].MeasuredRTTMS)
+	}
+	m.p("### Model vs measured\n\n")
+	m.table([]string{"", "network floor (model)", "measured"}, "lrr", [][]string{
+		{"round trips per job", fmtRatio(md.RoundTripsPerJob), ""},
+		{"enqueue RTT (ms)", fmtMS(enqueueRTT(r)), measRTT},
+		{"enqueue duration (s)", fmtSeconds(md.NetworkFloorS), fmtSeconds(r.DurationS.Enqueue)},
+		{"enqueue throughput (jobs/s)", floorRate, fmtRate(r.Throughput.EnqueueJobsPerS)},
+		{"efficiency (floor / measured duration)", "", efficiency(r)},
+	})
+	if md.BeatsFloor {
+		m.p("**Warning: faster than the network floor: a measurement error, not a win.**\n\n")
+	}
+}
+
+// enqueueRTT is the RTT one enqueue call pays: the model's figure (sum of the links
+// crossed) when set, else the configured RTT.
+func enqueueRTT(r *Run) float64 {
+	if r.Model.EnqueueRTTMS > 0 {
+		return r.Model.EnqueueRTTMS
+	}
+	return r.Config.RTTMS
+}
+
+// deviation is how far a link's measured RTT is from its configured one; "-" with no
+// configured RTT, where a percentage has no base.
+func deviation(l Link) string {
+	if l.ConfiguredRTTMS <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f%%", (l.MeasuredRTTMS-l.ConfiguredRTTMS)/l.ConfiguredRTTMS*100)
+}
+
+// configLine lists every non-zero Config field by its JSON name. It walks the struct so
+// fields added to the contract later show up without touching this writer.
+func configLine(c *Config) string {
+	var parts []string
+	forEachConfigField(c, func(name, value string) {
+		parts = append(parts, "`"+name+"="+value+"`")
+	})
+	if len(parts) == 0 {
+		return "(defaults)"
+	}
+	return strings.Join(parts, " · ")
+}
+
+// forEachConfigField calls fn with the JSON name and formatted value of every non-zero
+// field of c, in declaration order.
+func forEachConfigField(c *Config, fn func(name, value string)) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := v.Field(i)
+		if f.IsZero() || !t.Field(i).IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			name = t.Field(i).Name
+		}
+		var s string
+		switch f.Kind() {
+		case reflect.Float32, reflect.Float64:
+			s = fmtNum(f.Float())
+		default:
+			s = fmt.Sprint(f.Interface())
+		}
+		fn(name, s)
+	}
+}
+
+func (m *mdWriter) findings(res *Result) {
+	m.p("## Findings\n\n")
+	if len(res.Runs) == 0 {
+		m.p("No runs.\n")
+		return
+	}
+	for i := range res.Runs {
+		m.p("- %s\n", runFinding(&res.Runs[i]))
+	}
+	for _, c := range comparisons(res.Runs) {
+		m.p("- %s\n", c)
+	}
+}
+
+// runFinding states what one enqueue call cost at the run's RTT, in milliseconds and in
+// round trips, and how many jobs each round trip carried.
+func runFinding(r *Run) string {
+	var b strings.Builder
+	enq, ok := r.LatencyMS[PointEnqueue]
+	rtt := enqueueRTT(r)
+	switch {
+	case !ok || enq.Count == 0:
+		fmt.Fprintf(&b, "%s: no enqueue call was measured", r.Name)
+	case r.Config.RTTMS > 0 && rtt > 0:
+		fmt.Fprintf(&b, "%s: at %s ms RTT, one enqueue call costs %s ms (p50; %.2f round trips of %s ms)",
+			r.Name, fmtNum(r.Config.RTTMS), fmtMS(enq.P50), enq.P50/rtt, fmtNum(rtt))
+	default:
+		fmt.Fprintf(&b, "%s: with no added RTT, one enqueue call costs %s ms (p50)", r.Name, fmtMS(enq.P50))
+	}
+	if batch := r.Config.Batch; batch > 0 {
+		perRT := float64(batch)
+		if r.Model.RoundTripsPerJob > 0 {
+			perRT = 1 / r.Model.RoundTripsPerJob
+		}
+		fmt.Fprintf(&b, "; batch %d moves %s per round trip", batch, jobsWord(perRT))
+	}
+	b.WriteString(".")
+	if w := runWarnings(r); len(w) > 0 {
+		fmt.Fprintf(&b, " Caution: %s.", strings.Join(w, "; "))
+	}
+	return b.String()
+}
+
+func jobsWord(n float64) string {
+	if n == 1 {
+		return "1 job"
+	}
+	return fmtRatio(n) + " jobs"
+}
+
+// comparisons states the ratio between every pair of runs whose configurations differ
+// in exactly one setting: the only pairs where the ratio is attributable to that
+// setting (e.g. "100 ms single is 34x slower than 1 ms single").
+func comparisons(runs []Run) []string {
+	var out []string
+	for i := range runs {
+		for j := i + 1; j < len(runs); j++ {
+			a, b := &runs[i], &runs[j]
+			field, av, bv, ok := singleDifference(&a.Config, &b.Config)
+			if !ok {
+				continue
+			}
+			ea, okA := a.LatencyMS[PointEnqueue]
+			eb, okB := b.LatencyMS[PointEnqueue]
+			var parts []string
+			if okA && okB && ea.P50 > 0 && eb.P50 > 0 {
+				parts = append(parts, fmt.Sprintf("enqueue p50 %s ms vs %s ms (%s)", fmtMS(eb.P50), fmtMS(ea.P50), times(eb.P50/ea.P50, "higher", "lower")))
+			}
+			ta, tb := a.Throughput.EnqueueJobsPerS, b.Throughput.EnqueueJobsPerS
+			if ta > 0 && tb > 0 {
+				parts = append(parts, fmt.Sprintf("enqueue throughput %s vs %s jobs/s (%s)", fmtRate(tb), fmtRate(ta), times(tb/ta, "higher", "lower")))
+			}
+			if len(parts) == 0 {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s vs %s (only %s differs: %s vs %s): %s.",
+				b.Name, a.Name, field, bv, av, strings.Join(parts, "; ")))
+		}
+	}
+	return out
+}
+
+// times formats a ratio as "63x higher" / "112x lower": a ratio below 1 is inverted,
+// since "0.01x" hides the size of the difference.
+func times(r float64, up, down string) string {
+	word := up
+	if r < 1 {
+		r, word = 1/r, down
+	}
+	if r < 1.005 {
+		return "about the same"
+	}
+	if r >= 10 {
+		return fmt.Sprintf("%.0fx %s", r, word)
+	}
+	return fmt.Sprintf("%.2fx %s", r, word)
+}
+
+// singleDifference reports the one Config field where a and b differ, with both values
+// formatted, or ok=false when they differ in none or in several.
+func singleDifference(a, b *Config) (field, av, bv string, ok bool) {
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	t := va.Type()
+	n := 0
+	for i := 0; i < t.NumField(); i++ {
+		if !t.Field(i).IsExported() || va.Field(i).Equal(vb.Field(i)) {
+			continue
+		}
+		n++
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		field = name
+		av, bv = fieldString(va.Field(i)), fieldString(vb.Field(i))
+	}
+	return field, av, bv, n == 1
+}
+
+func fieldString(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return fmtNum(v.Float())
+	case reflect.String:
+		if v.String() == "" {
+			return `""`
+		}
+	}
+	return fmt.Sprint(v.Interface())
+}

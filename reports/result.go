@@ -1,0 +1,245 @@
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Schema is the result.json contract version. Fields may be added; none of the
+// fields below may be renamed or dropped (DESIGN.md §5).
+const Schema = "wfbench.result/v1"
+
+// Histogram bounds shared by every recorder and reader: microseconds, 1 µs .. 1 h,
+// 3 significant digits.
+const (
+	HistMinUS  = 1
+	HistMaxUS  = int64(time.Hour / time.Microsecond)
+	HistDigits = 3
+)
+
+// NewHistogram returns an empty histogram with the project's bounds.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(HistMinUS, HistMaxUS, HistDigits)
+}
+
+// Timing points, in the order reports show them.
+const (
+	PointEnqueue   = "enqueue"
+	PointPickup    = "pickup"
+	PointEndToEnd  = "end_to_end"
+	PointService   = "enqueue_service" // open loop only: enqueue measured from the actual send
+	PointLinkProbe = "link_probe"
+)
+
+// Points lists the timing points every run has.
+var Points = []string{PointEnqueue, PointPickup, PointEndToEnd}
+
+// Result is one wfbench invocation: one or more runs.
+type Result struct {
+	Schema      string      `json:"schema"`
+	ToolVersion string      `json:"tool_version"`
+	StartedAt   time.Time   `json:"started_at"`
+	Environment Environment `json:"environment"`
+	Runs        []Run       `json:"runs"`
+}
+
+// Environment describes the machine the result was measured on.
+type Environment struct {
+	OS       string `json:"os"`
+	Arch     string `json:"arch,omitempty"`
+	CPUs     int    `json:"cpus"`
+	Go       string `json:"go"`
+	Hostname string `json:"hostname,omitempty"`
+	Redis    string `json:"redis,omitempty"`
+	Faktory  string `json:"faktory,omitempty"`
+}
+
+// Run is one configuration measured once.
+type Run struct {
+	Name       string                 `json:"name"`
+	Config     Config                 `json:"config"`
+	Links      []Link                 `json:"links"`
+	Jobs       Jobs                   `json:"jobs"`
+	DurationS  Durations              `json:"duration_s"`
+	Throughput Throughput             `json:"throughput"`
+	LatencyMS  map[string]Percentiles `json:"latency_ms"`
+	Histograms map[string]string      `json:"histograms"`
+	Model      Model                  `json:"model"`
+	// Open loop: how far behind its schedule the driver fell (0 in closed loop).
+	Schedule *Schedule `json:"schedule,omitempty"`
+	// Interrupted is true when the run was stopped (Ctrl-C, deadline) before it finished:
+	// its figures are what was measured up to then.
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+}
+
+// Config is the run configuration as the report needs it.
+type Config struct {
+	RTTMS             float64 `json:"rtt_ms"`
+	JitterMS          float64 `json:"jitter_ms"`
+	Topology          string  `json:"topology"`
+	Target            string  `json:"target"`
+	Batch             int     `json:"batch"`
+	Jobs              int     `json:"jobs"`
+	DurationS         float64 `json:"duration_s,omitempty"`
+	Concurrency       int     `json:"concurrency"`
+	RatePerS          float64 `json:"rate_per_s"`
+	Poll              string  `json:"poll"`
+	WorkerConcurrency int     `json:"worker_concurrency"`
+	EnqueueMode       string  `json:"enqueue_mode"`
+	Netem             string  `json:"netem"`
+	PoolSize          int     `json:"pool_size,omitempty"`
+	WorkMS            float64 `json:"work_ms,omitempty"`
+	FaktoryURL        string  `json:"faktory_url,omitempty"`
+}
+
+// Link is one network path with its configured and measured round-trip time.
+type Link struct {
+	Name            string  `json:"name"`
+	ConfiguredRTTMS float64 `json:"configured_rtt_ms"`
+	MeasuredRTTMS   float64 `json:"measured_rtt_ms"`
+	JitterMS        float64 `json:"jitter_ms,omitempty"`
+	Samples         int     `json:"samples,omitempty"`
+}
+
+// Jobs is the job accounting of a run.
+type Jobs struct {
+	Requested  int `json:"requested"`
+	Accepted   int `json:"accepted"`
+	Completed  int `json:"completed"`
+	Failed     int `json:"failed"`
+	Lost       int `json:"lost"`
+	Duplicated int `json:"duplicated"`
+	Errors     int `json:"errors"`
+}
+
+// Durations in seconds.
+type Durations struct {
+	Enqueue float64 `json:"enqueue"`
+	Total   float64 `json:"total"`
+}
+
+// Throughput in jobs per second.
+type Throughput struct {
+	EnqueueJobsPerS   float64 `json:"enqueue_jobs_per_s"`
+	CompletedJobsPerS float64 `json:"completed_jobs_per_s"`
+}
+
+// Percentiles of one timing point, in milliseconds.
+type Percentiles struct {
+	Count int64   `json:"count"`
+	Min   float64 `json:"min"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	Max   float64 `json:"max"`
+}
+
+// Model is what the network alone should cost, beside what was measured.
+type Model struct {
+	// Enqueue round trips per job over the WAN (1/batch for a single call path).
+	RoundTripsPerJob float64 `json:"round_trips_per_job"`
+	// NetworkFloorS is the least time the enqueue phase can take: calls in sequence per
+	// client × round trips per call × RTT.
+	NetworkFloorS float64 `json:"network_floor_s"`
+	// Efficiency = floor / measured enqueue duration (1.0 = the network is the only cost).
+	Efficiency float64 `json:"efficiency"`
+	// FloorJobsPerS is the enqueue throughput the network allows at most.
+	FloorJobsPerS float64 `json:"floor_jobs_per_s,omitempty"`
+	// EnqueueRTTMS is the RTT a single enqueue call pays (sum of the links it crosses).
+	EnqueueRTTMS float64 `json:"enqueue_rtt_ms,omitempty"`
+	// BeatsFloor is set when the measurement is faster than physics allows: a bug.
+	BeatsFloor bool `json:"beats_floor,omitempty"`
+}
+
+// Schedule reports how well an open-loop driver kept its schedule.
+type Schedule struct {
+	IntendedCalls int     `json:"intended_calls"`
+	SentCalls     int     `json:"sent_calls"`
+	MaxLagMS      float64 `json:"max_lag_ms"`
+	MeanLagMS     float64 `json:"mean_lag_ms"`
+}
+
+// PercentilesOf summarises a microsecond histogram in milliseconds.
+func PercentilesOf(h *hdrhistogram.Histogram) Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Percentiles{
+		Count: h.TotalCount(),
+		Min:   ms(h.Min()),
+		Mean:  h.Mean() / 1000,
+		P50:   ms(h.ValueAtQuantile(50)),
+		P90:   ms(h.ValueAtQuantile(90)),
+		P99:   ms(h.ValueAtQuantile(99)),
+		P999:  ms(h.ValueAtQuantile(99.9)),
+		Max:   ms(h.Max()),
+	}
+}
+
+// EncodeHistogram returns the standard compressed V2 encoding (base64), readable by any
+// HdrHistogram implementation.
+func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "", fmt.Errorf("encode histogram: %w", err)
+	}
+	return string(b), nil
+}
+
+// DecodeHistogram reverses EncodeHistogram.
+func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
+	h, err := hdrhistogram.Decode([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("decode histogram: %w", err)
+	}
+	return h, nil
+}
+
+// Histogram decodes the named histogram of a run (nil, nil when absent).
+func (r *Run) Histogram(point string) (*hdrhistogram.Histogram, error) {
+	s, ok := r.Histograms[point]
+	if !ok || s == "" {
+		return nil, nil
+	}
+	h, err := DecodeHistogram(s)
+	if err != nil {
+		return nil, fmt.Errorf("run %q, %s: %w", r.Name, point, err)
+	}
+	return h, nil
+}
+
+// WriteJSON writes the result to path, indented.
+func WriteJSON(path string, res *Result) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return fmt.Errorf("marshal result: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadJSON reads a result.json and checks its schema.
+func ReadJSON(path string) (*Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	var res Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if res.Schema != Schema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, res.Schema, Schema)
+	}
+	return &res, nil
+}

@@ -1,0 +1,117 @@
+package reports
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The terminal table and the markdown summary show the same figures; building the
+// rows once keeps them from drifting apart.
+
+// summaryColumns names the summary columns (units in the names, so cells stay
+// numeric): one-line for markdown, two-line for the terminal, where the one-line names
+// make the table wider than most windows.
+var summaryColumns = []struct{ md, term string }{
+	{"run", "run"},
+	{"RTT ms (conf / meas)", "RTT ms\nconf / meas"},
+	{"batch", "batch"},
+	{"completed / accepted", "completed\n/ accepted"},
+	{"lost", "lost"},
+	{"enqueue ms (p50 / p99)", "enqueue ms\np50 / p99"},
+	{"pickup ms (p50)", "pickup ms\np50"},
+	{"end-to-end ms (p50 / p99)", "end-to-end ms\np50 / p99"},
+	{"enqueue jobs/s", "enqueue\njobs/s"},
+	{"completed jobs/s", "completed\njobs/s"},
+	{"efficiency vs floor", "efficiency\nvs floor"},
+}
+
+// summaryHeader returns the column names for markdown (term=false) or the terminal.
+func summaryHeader(term bool) []string {
+	out := make([]string, len(summaryColumns))
+	for i, c := range summaryColumns {
+		out[i] = c.md
+		if term {
+			out[i] = c.term
+		}
+	}
+	return out
+}
+
+// summaryRow returns one run's cells in summaryColumns order.
+func summaryRow(r *Run) []string {
+	enq, hasEnq := r.LatencyMS[PointEnqueue]
+	pick, hasPick := r.LatencyMS[PointPickup]
+	e2e, hasE2E := r.LatencyMS[PointEndToEnd]
+	return []string{
+		r.Name,
+		fmtMS(r.Config.RTTMS) + " / " + measuredRTT(r),
+		fmt.Sprint(r.Config.Batch),
+		fmt.Sprintf("%d / %d", r.Jobs.Completed, r.Jobs.Accepted),
+		fmt.Sprint(r.Jobs.Lost),
+		pair(hasEnq, enq.P50, enq.P99),
+		single(hasPick, pick.P50),
+		pair(hasE2E, e2e.P50, e2e.P99),
+		fmtRate(r.Throughput.EnqueueJobsPerS),
+		fmtRate(r.Throughput.CompletedJobsPerS),
+		efficiency(r),
+	}
+}
+
+// measuredRTT is the first link's measured RTT: the first link is the one the
+// enqueue call crosses first (client -> API or client -> Faktory).
+func measuredRTT(r *Run) string {
+	if len(r.Links) == 0 {
+		return "-"
+	}
+	return fmtMS(r.Links[0].MeasuredRTTMS)
+}
+
+func pair(ok bool, a, b float64) string {
+	if !ok {
+		return "-"
+	}
+	return fmtMS(a) + " / " + fmtMS(b)
+}
+
+func single(ok bool, a float64) string {
+	if !ok {
+		return "-"
+	}
+	return fmtMS(a)
+}
+
+// efficiency is "-" when there is no floor (no added RTT): a ratio to zero says nothing.
+func efficiency(r *Run) string {
+	if r.Model.NetworkFloorS <= 0 {
+		return "-"
+	}
+	return fmtPct(r.Model.Efficiency)
+}
+
+// runWarnings lists what makes a run's figures untrustworthy or a failure, in plain
+// words; empty for a clean run.
+func runWarnings(r *Run) []string {
+	var w []string
+	if r.Jobs.Lost > 0 {
+		w = append(w, fmt.Sprintf("%s lost (accepted, never completed)", plural(r.Jobs.Lost, "job")))
+	}
+	if r.Jobs.Duplicated > 0 {
+		w = append(w, fmt.Sprintf("%s completed more than once", plural(r.Jobs.Duplicated, "job")))
+	}
+	if r.Interrupted {
+		w = append(w, "interrupted before it finished: figures cover only what was measured until then")
+	}
+	if r.Model.BeatsFloor {
+		w = append(w, "faster than the network floor: a measurement error, not a win")
+	}
+	return w
+}
+
+// warningLine joins a run's warnings into one sentence ("" when clean).
+func warningLine(r *Run) string {
+	w := runWarnings(r)
+	if len(w) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s.", r.Name, strings.Join(w, "; "))
+}

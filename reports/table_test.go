@@ -1,0 +1,68 @@
+package reports
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+func TestWriteTable(t *testing.T) {
+	res := testResult(t)
+	var b bytes.Buffer
+	if err := WriteTable(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := strings.Split(out, "\n")
+	for i := range res.Runs {
+		r := &res.Runs[i]
+		h, err := r.Histogram(PointEnqueue)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Expected figures come from the histogram itself, not from literals.
+		p := PercentilesOf(h)
+		want := fmtMS(p.P50) + " / " + fmtMS(p.P99)
+		row := lineWith(lines, "│ "+r.Name+" ")
+		if row == "" {
+			t.Fatalf("no row for run %q in:\n%s", r.Name, out)
+		}
+		if !strings.Contains(row, want) {
+			t.Errorf("run %q row %q lacks enqueue p50/p99 %q", r.Name, row, want)
+		}
+		if !strings.Contains(row, fmtMS(PercentilesOf(mustHist(t, r, PointPickup)).P50)) {
+			t.Errorf("run %q row lacks pickup p50", r.Name)
+		}
+	}
+	// Only the run that lost a job and beat the floor gets a warning line.
+	if !strings.Contains(out, "rtt=100ms batch=100: 1 job lost") ||
+		!strings.Contains(out, "faster than the network floor") {
+		t.Errorf("missing warning line:\n%s", out)
+	}
+	if strings.Contains(out, "rtt=1ms batch=1:") {
+		t.Errorf("clean run got a warning line:\n%s", out)
+	}
+	if !strings.Contains(out, "111.0%") {
+		t.Errorf("efficiency not shown as percent:\n%s", out)
+	}
+}
+
+func lineWith(lines []string, s string) string {
+	for _, l := range lines {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+func mustHist(t *testing.T, r *Run, point string) *hdrhistogram.Histogram {
+	t.Helper()
+	h, err := r.Histogram(point)
+	if err != nil || h == nil {
+		t.Fatalf("run %q %s: %v", r.Name, point, err)
+	}
+	return h
+}

@@ -1,0 +1,185 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/system"
+)
+
+// Targets of the load driver.
+const (
+	TargetAPI     = "api"     // HTTP through the API: the full path
+	TargetFaktory = "faktory" // the Faktory client directly: one PUSH/PUSHB per call
+)
+
+// RunConfig is one configuration to measure: the plan's unit.
+type RunConfig struct {
+	Name string
+
+	// Network
+	Netem    string        // toxiproxy
+	Topology string        // central | split
+	RTT      time.Duration // RTT of the links that cross the WAN in the topology
+	Jitter   time.Duration
+	Links    []netem.Spec // per-link overrides
+
+	// Load
+	Target      string
+	Batch       int
+	Jobs        int           // 0 with Duration set: as many as fit
+	Duration    time.Duration // 0: until Jobs are sent
+	Concurrency int           // closed loop clients; open loop: most calls in flight
+	Rate        float64       // jobs/s; > 0 selects the open loop
+	DrainWait   time.Duration // how long to wait for the last jobs to complete
+
+	// System
+	FaktoryURL        string // "" = embedded
+	PoolSize          int
+	MaxBatch          int
+	EnqueueMode       string
+	Poll              string
+	WorkerConcurrency int
+	PollInterval      time.Duration
+	Work              string // system.ParseWork form
+}
+
+// MaxJobsPerRun bounds duration-only runs: every load loop is bounded in count too.
+const MaxJobsPerRun = 10_000_000
+
+// Default returns the defaults of `wfbench run`.
+func Default() RunConfig {
+	return RunConfig{
+		Netem: "toxiproxy", Topology: "central", RTT: 0,
+		Target: TargetAPI, Batch: 1, Jobs: 1000, Concurrency: 1,
+		DrainWait: 30 * time.Second, PoolSize: 50, MaxBatch: 1000, EnqueueMode: "sync",
+		Poll: system.PollFixed, WorkerConcurrency: 50, PollInterval: time.Second,
+	}
+}
+
+// OpenLoop reports whether the run schedules calls at a fixed rate.
+func (c RunConfig) OpenLoop() bool { return c.Rate > 0 }
+
+// Validate checks every setting and names the bad one with its accepted form.
+func (c RunConfig) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Netem != "toxiproxy" {
+		bad("--netem %q: accepted value is toxiproxy (the kernel backend is not built yet)", c.Netem)
+	}
+	if _, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err != nil {
+		bad("--topology/--link: %v", err)
+	}
+	if c.RTT < 0 || c.RTT > time.Hour {
+		bad("--rtt %s: accepted is a duration from 0 to 1h, e.g. 100ms", c.RTT)
+	}
+	if c.Jitter < 0 || c.Jitter > c.RTT && c.RTT > 0 {
+		bad("--jitter %s: accepted is a duration from 0 to the RTT, e.g. 5ms", c.Jitter)
+	}
+	if !slices.Contains([]string{TargetAPI, TargetFaktory}, c.Target) {
+		bad("--target %q: accepted values are api, faktory", c.Target)
+	}
+	if c.Batch < 1 || c.Batch > c.MaxBatch {
+		bad("--batch %d: accepted is an integer from 1 to %d (FAKTORY_MAX_BATCH_SIZE)", c.Batch, c.MaxBatch)
+	}
+	if c.Jobs < 0 || c.Jobs > MaxJobsPerRun {
+		bad("--jobs %d: accepted is an integer from 1 to %d", c.Jobs, MaxJobsPerRun)
+	}
+	if c.Duration < 0 {
+		bad("--duration %s: accepted is a positive duration, e.g. 30s", c.Duration)
+	}
+	if c.Jobs == 0 && c.Duration == 0 {
+		bad("--jobs 0 needs --duration: give a job count (e.g. --jobs 1000) or a duration (e.g. --duration 30s)")
+	}
+	if c.Concurrency < 1 || c.Concurrency > 10000 {
+		bad("--concurrency %d: accepted is an integer from 1 to 10000", c.Concurrency)
+	}
+	if c.Rate < 0 {
+		bad("--rate %g: accepted is jobs per second, more than 0 (or 0 for the closed loop)", c.Rate)
+	}
+	if c.PoolSize < 1 {
+		bad("--pool-size %d: accepted is an integer of 1 or more", c.PoolSize)
+	}
+	if c.EnqueueMode != "sync" {
+		bad("--enqueue %q: accepted value is sync", c.EnqueueMode)
+	}
+	if !slices.Contains(system.PollStrategies, c.Poll) {
+		bad("--poll %q: accepted values are %s", c.Poll, strings.Join(system.PollStrategies, ", "))
+	}
+	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 10000 {
+		bad("--worker-concurrency %d: accepted is an integer from 1 to 10000", c.WorkerConcurrency)
+	}
+	if c.PollInterval < 0 {
+		bad("--poll-interval %s: accepted is a duration of 0 or more", c.PollInterval)
+	}
+	if _, err := system.ParseWork(c.Work); err != nil {
+		bad("%v", err)
+	}
+	if c.DrainWait <= 0 {
+		bad("--drain-timeout %s: accepted is a positive duration, e.g. 30s", c.DrainWait)
+	}
+	if c.FaktoryURL != "" {
+		if _, err := system.ParseFaktoryURL(c.FaktoryURL); err != nil {
+			bad("--faktory-url: %v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DisplayName is the run's name, derived from its settings when not given.
+func (c RunConfig) DisplayName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	parts := []string{"rtt=" + fmtDur(c.RTT), fmt.Sprintf("batch=%d", c.Batch)}
+	if c.Target != TargetAPI {
+		parts = append(parts, "target="+c.Target)
+	}
+	if c.Topology != "central" {
+		parts = append(parts, "topology="+c.Topology)
+	}
+	if c.Concurrency != 1 {
+		parts = append(parts, fmt.Sprintf("concurrency=%d", c.Concurrency))
+	}
+	if c.OpenLoop() {
+		parts = append(parts, fmt.Sprintf("rate=%g", c.Rate))
+	}
+	return strings.Join(parts, " ")
+}
+
+func fmtDur(d time.Duration) string {
+	if d == 0 {
+		return "0ms"
+	}
+	return d.String()
+}
+
+// Plan is the ordered list of runs one invocation measures.
+type Plan struct {
+	Runs []RunConfig
+}
+
+func parseWork(s string) (time.Duration, error) {
+	w, err := system.ParseWork(s)
+	return w.D, err
+}
+
+// redactURL drops a password from a Faktory URL before it is written to a report.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	return u.String()
+}

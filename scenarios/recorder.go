@@ -1,0 +1,248 @@
+package scenarios
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/system"
+)
+
+type jobPhase uint8
+
+const (
+	phaseSent     jobPhase = iota // call in flight
+	phaseAccepted                 // the call answered and Faktory took the job
+	phaseRejected                 // the call answered and refused the job
+	phaseUnknown                  // the call failed: Faktory may or may not have the job
+)
+
+type jobState struct {
+	intended time.Time // call start (intended start in open loop)
+	answered time.Time
+	phase    jobPhase
+	done     int                // completions seen
+	early    *system.Completion // completion that arrived before the call's answer
+}
+
+// Recorder turns the driver's and the workers' timestamps into histograms and job
+// accounting. It is the run's CompletionSink. Safe for concurrent use.
+type Recorder struct {
+	run string
+
+	mu         sync.Mutex
+	jobs       map[string]*jobState
+	hist       map[string]*hdrhistogram.Histogram
+	accepted   int
+	completed  int
+	failed     int
+	duplicated int
+	errors     int
+	foreign    int
+	earlyPick  int // pickups that happened before the enqueue call was answered
+	firstStart time.Time
+	lastAnswer time.Time
+	lastFinish time.Time
+	changed    chan struct{}
+	lastErr    error
+}
+
+// NewRecorder returns a recorder for the run id (jobs of other runs are ignored).
+func NewRecorder(run string) *Recorder {
+	r := &Recorder{
+		run:     run,
+		jobs:    map[string]*jobState{},
+		hist:    map[string]*hdrhistogram.Histogram{},
+		changed: make(chan struct{}, 1),
+	}
+	for _, p := range []string{reports.PointEnqueue, reports.PointPickup, reports.PointEndToEnd} {
+		r.hist[p] = reports.NewHistogram()
+	}
+	return r
+}
+
+// record adds d to a histogram, clamped into its range; the caller holds mu.
+func (r *Recorder) record(point string, d time.Duration) {
+	h, ok := r.hist[point]
+	if !ok {
+		h = reports.NewHistogram()
+		r.hist[point] = h
+	}
+	us := max(d.Microseconds(), 0)
+	_ = h.RecordValue(min(us, reports.HistMaxUS))
+}
+
+// Begin registers the jobs of a call about to be sent, with the time the call is
+// measured from (intended send time in open loop).
+func (r *Recorder) Begin(rids []string, intended time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstStart.IsZero() || intended.Before(r.firstStart) {
+		r.firstStart = intended
+	}
+	for _, id := range rids {
+		r.jobs[id] = &jobState{intended: intended}
+	}
+}
+
+// Call records one answered enqueue call: its latency from intended (and, in open loop,
+// its service time from the actual send), the jobs accepted and those refused.
+func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected []string, openLoop bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record(reports.PointEnqueue, answered.Sub(intended))
+	if openLoop {
+		r.record(reports.PointService, answered.Sub(sent))
+	}
+	if answered.After(r.lastAnswer) {
+		r.lastAnswer = answered
+	}
+	for _, id := range rejected {
+		if st := r.jobs[id]; st != nil && st.phase == phaseSent {
+			st.phase = phaseRejected
+			r.errors++
+		}
+	}
+	for _, id := range accepted {
+		st := r.jobs[id]
+		if st == nil || st.phase != phaseSent {
+			continue
+		}
+		st.phase, st.answered = phaseAccepted, answered
+		r.accepted++
+		if st.early != nil {
+			c := st.early
+			st.early = nil
+			r.finish(st, *c)
+		}
+	}
+	r.notify()
+}
+
+// CallFailed records a call that got no usable answer: its jobs' fate is unknown until a
+// completion shows up (then they count as accepted and completed).
+func (r *Recorder) CallFailed(rids []string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors++
+	r.lastErr = err
+	for _, id := range rids {
+		if st := r.jobs[id]; st != nil && st.phase == phaseSent {
+			st.phase = phaseUnknown
+		}
+	}
+	r.notify()
+}
+
+// Complete is called by workers for every job they ran.
+func (r *Recorder) Complete(c system.Completion) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.jobs[c.RequestID]
+	if st == nil || (c.Run != "" && c.Run != r.run) {
+		r.foreign++
+		return
+	}
+	switch st.phase {
+	case phaseSent:
+		if st.early == nil && st.done == 0 {
+			st.early = &c // the worker was faster than the call's answer
+			return
+		}
+	case phaseUnknown, phaseRejected:
+		// Faktory had it after all.
+		if st.done == 0 {
+			r.accepted++
+			st.answered = c.Started
+		}
+		st.phase = phaseAccepted
+	}
+	r.finish(st, c)
+	r.notify()
+}
+
+// finish records a completion of an accepted job; the caller holds mu.
+func (r *Recorder) finish(st *jobState, c system.Completion) {
+	st.done++
+	if st.done > 1 {
+		r.duplicated++
+		return
+	}
+	if c.Err != nil {
+		r.failed++
+	} else {
+		r.completed++
+	}
+	pickup := c.Started.Sub(st.answered)
+	if pickup < 0 {
+		r.earlyPick++
+	}
+	r.record(reports.PointPickup, pickup)
+	r.record(reports.PointEndToEnd, c.Finished.Sub(st.intended))
+	if c.Finished.After(r.lastFinish) {
+		r.lastFinish = c.Finished
+	}
+}
+
+func (r *Recorder) notify() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Pending is the number of accepted jobs not completed yet.
+func (r *Recorder) Pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.accepted - r.completed - r.failed
+}
+
+// Drain waits until every accepted job has completed, or ctx ends.
+func (r *Recorder) Drain(ctx context.Context) error {
+	for {
+		if r.Pending() <= 0 {
+			return nil
+		}
+		select {
+		case <-r.changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Snapshot is the recorder's state at the end of a run.
+type Snapshot struct {
+	Jobs       reports.Jobs
+	Hist       map[string]*hdrhistogram.Histogram
+	FirstStart time.Time
+	LastAnswer time.Time
+	LastFinish time.Time
+	EarlyPick  int
+	Foreign    int
+	LastErr    error
+}
+
+// Snapshot copies the counts and histograms; requested is what the driver meant to send.
+func (r *Recorder) Snapshot(requested int) Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Snapshot{
+		Hist:       map[string]*hdrhistogram.Histogram{},
+		FirstStart: r.firstStart, LastAnswer: r.lastAnswer, LastFinish: r.lastFinish,
+		EarlyPick: r.earlyPick, Foreign: r.foreign, LastErr: r.lastErr,
+		Jobs: reports.Jobs{
+			Requested: requested, Accepted: r.accepted, Completed: r.completed,
+			Failed: r.failed, Duplicated: r.duplicated, Errors: r.errors,
+			Lost: max(r.accepted-r.completed-r.failed, 0),
+		},
+	}
+	for k, h := range r.hist {
+		s.Hist[k] = hdrhistogram.Import(h.Export())
+	}
+	return s
+}

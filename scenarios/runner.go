@@ -1,0 +1,224 @@
+package scenarios
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
+)
+
+// LinkSamples is how many round trips measure a link before the load.
+const LinkSamples = 5
+
+// Execute measures one run: stack up, links measured, connections warmed, load, drain,
+// stack down. It returns what was measured even when ctx ends mid-run (Interrupted set);
+// err is non-nil only when nothing meaningful could be measured.
+func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return reports.Run{}, err
+	}
+	runID := newRunID()
+	rec := NewRecorder(runID)
+	out := reports.Run{Name: cfg.DisplayName(), Config: resultConfig(cfg)}
+
+	log.Info("starting stack", "run", out.Name)
+	st, err := StartStack(ctx, cfg, rec)
+	if err != nil {
+		return out, err
+	}
+	defer st.Close()
+
+	links, err := st.MeasureLinks(ctx, LinkSamples)
+	out.Links = links
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+
+	var tgt target
+	switch cfg.Target {
+	case TargetAPI:
+		tgt = newAPITarget(st.Links[netem.ClientAPI].Addr(), runID, cfg.Concurrency)
+		if err := st.WarmAPIPool(ctx, min(cfg.Concurrency, cfg.PoolSize)); err != nil {
+			return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
+		}
+	case TargetFaktory:
+		ft, err := newFaktoryTarget(st.via(netem.ClientFaktory), runID, cfg.Concurrency)
+		if err != nil {
+			return out, err
+		}
+		tgt = ft
+	}
+	defer tgt.close()
+	if err := tgt.warm(ctx, cfg.Concurrency); err != nil {
+		return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+
+	d := &driver{cfg: cfg, run: runID, target: tgt, rec: rec}
+	log.Info("load", "run", out.Name)
+	loadStart := time.Now()
+	if cfg.OpenLoop() {
+		out.Schedule = d.openLoop(ctx)
+	} else {
+		d.closedLoop(ctx)
+	}
+	enqueueEnd := time.Now()
+
+	if ctx.Err() == nil {
+		dctx, cancel := context.WithTimeout(ctx, cfg.DrainWait)
+		if err := rec.Drain(dctx); err != nil && ctx.Err() == nil {
+			out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
+		}
+		cancel()
+	}
+	out.Interrupted = ctx.Err() != nil
+	snap := rec.Snapshot(d.sent())
+	if out.Interrupted {
+		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d of %d jobs; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, plannedJobs(cfg), snap.Jobs.Lost))
+	}
+	fillRun(&out, cfg, snap, loadStart, enqueueEnd)
+	if snap.Jobs.Accepted == 0 && snap.LastErr != nil {
+		return out, fmt.Errorf("no job was accepted: %w", snap.LastErr)
+	}
+	return out, nil
+}
+
+func plannedJobs(cfg RunConfig) int {
+	if cfg.Jobs > 0 {
+		return cfg.Jobs
+	}
+	return 0
+}
+
+func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd time.Time) {
+	out.Jobs = s.Jobs
+	out.LatencyMS = map[string]reports.Percentiles{}
+	out.Histograms = map[string]string{}
+	for point, h := range s.Hist {
+		if h.TotalCount() == 0 && point == reports.PointService {
+			continue
+		}
+		out.LatencyMS[point] = reports.PercentilesOf(h)
+		if enc, err := reports.EncodeHistogram(h); err == nil {
+			out.Histograms[point] = enc
+		}
+	}
+	// Enqueue phase: first call start to last answer; total: to the last completion.
+	first := s.FirstStart
+	if first.IsZero() {
+		first = loadStart
+	}
+	enq := s.LastAnswer.Sub(first)
+	if s.LastAnswer.IsZero() {
+		enq = enqueueEnd.Sub(first)
+	}
+	total := s.LastFinish.Sub(first)
+	if s.LastFinish.IsZero() || total < enq {
+		total = enq
+	}
+	out.DurationS = reports.Durations{Enqueue: enq.Seconds(), Total: total.Seconds()}
+	if enq > 0 {
+		out.Throughput.EnqueueJobsPerS = float64(s.Jobs.Accepted) / enq.Seconds()
+	}
+	if total > 0 {
+		out.Throughput.CompletedJobsPerS = float64(s.Jobs.Completed+s.Jobs.Failed) / total.Seconds()
+	}
+	out.Model = model(cfg, s.Jobs.Accepted, enq)
+	if s.EarlyPick > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d jobs were picked up by a worker before their enqueue call was answered (the answer was still crossing the link); their pickup latency is recorded as 0", s.EarlyPick))
+	}
+	if s.Foreign > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d completions of jobs this run did not send were ignored", s.Foreign))
+	}
+	if s.LastErr != nil {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d enqueue calls failed; last error: %v", s.Jobs.Errors, s.LastErr))
+	}
+	if out.Model.BeatsFloor {
+		out.Notes = append(out.Notes, "measured faster than the network floor: this is a measurement error, not a win")
+	}
+}
+
+// EnqueueRTT is the round-trip time one enqueue call pays, from the configuration: the
+// sum of the links it crosses.
+func EnqueueRTT(cfg RunConfig) time.Duration {
+	plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links)
+	if err != nil {
+		return 0
+	}
+	if cfg.Target == TargetFaktory {
+		return plan[netem.ClientFaktory].RTT
+	}
+	return plan[netem.ClientAPI].RTT + plan[netem.APIFaktory].RTT
+}
+
+// model computes the network floor of the enqueue phase: with C clients in a closed loop
+// each client makes ceil(calls/C) calls in sequence, each at least one enqueue RTT; in the
+// open loop the schedule itself spans (calls-1) intervals plus one RTT.
+func model(cfg RunConfig, accepted int, measured time.Duration) reports.Model {
+	rtt := EnqueueRTT(cfg)
+	m := reports.Model{RoundTripsPerJob: 1 / float64(cfg.Batch), EnqueueRTTMS: ms(rtt)}
+	if accepted == 0 {
+		return m
+	}
+	calls := math.Ceil(float64(accepted) / float64(cfg.Batch))
+	var floor time.Duration
+	if cfg.OpenLoop() {
+		interval := float64(time.Second) * float64(cfg.Batch) / cfg.Rate
+		floor = time.Duration((calls-1)*interval) + rtt
+	} else {
+		perClient := math.Ceil(calls / float64(cfg.Concurrency))
+		floor = time.Duration(perClient) * rtt
+	}
+	m.NetworkFloorS = floor.Seconds()
+	if rtt > 0 {
+		m.FloorJobsPerS = float64(cfg.Concurrency*cfg.Batch) / rtt.Seconds()
+		if cfg.OpenLoop() {
+			m.FloorJobsPerS = math.Min(m.FloorJobsPerS, cfg.Rate)
+		}
+	}
+	if measured > 0 && floor > 0 {
+		m.Efficiency = floor.Seconds() / measured.Seconds()
+		// 1% slack: the floor is computed from configured RTTs, the clock is not perfect.
+		m.BeatsFloor = measured.Seconds() < floor.Seconds()*0.99
+	}
+	return m
+}
+
+func resultConfig(c RunConfig) reports.Config {
+	rc := reports.Config{
+		RTTMS: ms(c.RTT), JitterMS: ms(c.Jitter), Topology: c.Topology, Target: c.Target,
+		Batch: c.Batch, Jobs: c.Jobs, DurationS: c.Duration.Seconds(), Concurrency: c.Concurrency,
+		RatePerS: c.Rate, Poll: c.Poll, WorkerConcurrency: c.WorkerConcurrency,
+		EnqueueMode: c.EnqueueMode, Netem: c.Netem, PoolSize: c.PoolSize, FaktoryURL: redactURL(c.FaktoryURL),
+	}
+	if w, err := parseWorkMS(c.Work); err == nil {
+		rc.WorkMS = w
+	}
+	return rc
+}
+
+func parseWorkMS(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	w, err := parseWork(s)
+	return ms(w), err
+}
+
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "wfb" + hex.EncodeToString(b)
+}
+
+// IsEnvironment reports whether err is the machine's fault (exit code 3).
+func IsEnvironment(err error) bool { return errors.Is(err, ErrEnvironment) }

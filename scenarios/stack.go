@@ -1,0 +1,159 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/system"
+)
+
+// Stack is one run's reference system with netem links between its parts.
+type Stack struct {
+	Broker  *system.Broker // nil with an external Faktory
+	Faktory system.Endpoint
+	Proxies *netem.Proxies
+	Links   map[string]*netem.Link
+	API     *system.API
+	Worker  *system.Worker
+
+	apiPool *system.Pool
+}
+
+// ErrEnvironment marks failures of the machine rather than of the configuration
+// (redis-server missing, port taken, broker unreachable): exit code 3.
+var ErrEnvironment = errors.New("environment")
+
+// StartStack brings the system up for cfg. On error everything started is stopped.
+func StartStack(ctx context.Context, cfg RunConfig, sink system.CompletionSink) (st *Stack, err error) {
+	st = &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies()}
+	defer func() {
+		if err != nil {
+			st.Close()
+			st = nil
+		}
+	}()
+	envErr := func(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err) }
+
+	if cfg.FaktoryURL == "" {
+		b, err := system.StartBroker(ctx, system.BrokerOptions{})
+		if err != nil {
+			return nil, envErr("start embedded Faktory", err)
+		}
+		st.Broker = b
+		st.Faktory = system.Endpoint{Addr: b.Addr()}
+	} else {
+		ep, err := system.ParseFaktoryURL(cfg.FaktoryURL)
+		if err != nil {
+			return nil, err
+		}
+		st.Faktory = ep
+	}
+	plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{netem.APIFaktory, netem.ClientFaktory, netem.WorkerFaktory} {
+		l, err := st.Proxies.Open(plan[name], st.Faktory.Addr)
+		if err != nil {
+			return nil, envErr("open link "+name, err)
+		}
+		st.Links[name] = l
+	}
+	st.apiPool, err = system.NewPool(st.via(netem.APIFaktory), cfg.PoolSize)
+	if err != nil {
+		return nil, err
+	}
+	st.API = system.NewAPI(st.apiPool, system.APIOptions{MaxBatch: cfg.MaxBatch})
+	if err := st.API.Start(""); err != nil {
+		return nil, envErr("start API", err)
+	}
+	l, err := st.Proxies.Open(plan[netem.ClientAPI], st.API.Addr())
+	if err != nil {
+		return nil, envErr("open link "+netem.ClientAPI, err)
+	}
+	st.Links[netem.ClientAPI] = l
+
+	work, _ := system.ParseWork(cfg.Work)
+	st.Worker, err = system.StartWorker(ctx, system.WorkerOptions{
+		Endpoint: st.via(netem.WorkerFaktory), Poll: cfg.Poll, Concurrency: cfg.WorkerConcurrency,
+		PollInterval: cfg.PollInterval, Work: work, Sink: sink,
+	})
+	if err != nil {
+		return nil, envErr("start workers", err)
+	}
+	return st, nil
+}
+
+// via is the Faktory endpoint seen through a link.
+func (st *Stack) via(link string) system.Endpoint {
+	ep := st.Faktory
+	ep.Addr = st.Links[link].Addr()
+	return ep
+}
+
+// WarmAPIPool opens n of the API's Faktory connections ahead of the load.
+func (st *Stack) WarmAPIPool(ctx context.Context, n int) error {
+	return st.apiPool.Warm(ctx, n)
+}
+
+// MeasureLinks measures every link's RTT (in parallel, samples each) as the parts see it.
+func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link, error) {
+	out := make([]reports.Link, len(netem.LinkNames))
+	errs := make([]error, len(netem.LinkNames))
+	var wg sync.WaitGroup
+	for i, name := range netem.LinkNames {
+		l := st.Links[name]
+		wg.Go(func() {
+			var probe netem.Probe
+			if name == netem.ClientAPI {
+				p := system.NewHTTPProbe(l.Addr())
+				defer p.Close()
+				probe = p.Probe
+			} else {
+				p := system.NewFaktoryProbe(st.via(name))
+				defer p.Close()
+				probe = p.Probe
+			}
+			d, err := netem.Measure(ctx, probe, samples)
+			spec := l.Spec()
+			out[i] = reports.Link{
+				Name: name, ConfiguredRTTMS: ms(spec.RTT), MeasuredRTTMS: ms(d),
+				JitterMS: ms(spec.Jitter), Samples: samples,
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("measure link %s: %w", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// Close stops the workers (letting in-flight jobs finish briefly), the API, the links
+// and the broker, in that order, so nothing is left running.
+func (st *Stack) Close() {
+	if st.Worker != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = st.Worker.Stop(ctx)
+		cancel()
+	}
+	if st.API != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = st.API.Stop(ctx)
+		cancel()
+	}
+	if st.apiPool != nil {
+		st.apiPool.Close()
+	}
+	st.Proxies.Close()
+	if st.Broker != nil {
+		_ = st.Broker.Stop()
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,261 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	faktory "github.com/contribsys/faktory/client"
+)
+
+// HeaderRun carries a benchmark's run id into the jobs the API enqueues.
+const HeaderRun = "X-Wfbench-Run"
+
+// API is the HTTP front of the reference system: it turns requests into Faktory jobs.
+type API struct {
+	Pool     *Pool
+	MaxBatch int   // FAKTORY_MAX_BATCH_SIZE: larger batches get 413
+	MaxBody  int64 // request body limit in bytes
+
+	srv  *http.Server
+	addr string
+	done chan error
+}
+
+// APIOptions configures NewAPI.
+type APIOptions struct {
+	MaxBatch int
+	MaxBody  int64
+}
+
+// NewAPI returns an API enqueueing through pool.
+func NewAPI(pool *Pool, o APIOptions) *API {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1000
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 8 << 20
+	}
+	return &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody}
+}
+
+// Handler routes the API's endpoints.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /jobs/batch", a.enqueueBatch)
+	mux.HandleFunc("POST /jobs/{op}", a.enqueueOne)
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	return mux
+}
+
+// Start serves on bind ("" = 127.0.0.1 on an ephemeral port) until Stop.
+func (a *API) Start(bind string) error {
+	if bind == "" {
+		bind = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", bind)
+	if err != nil {
+		return fmt.Errorf("API listen on %s: %w", bind, err)
+	}
+	a.addr = l.Addr().String()
+	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.done = make(chan error, 1)
+	go func() {
+		err := a.srv.Serve(l)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.done <- err
+	}()
+	return nil
+}
+
+// Addr is the address the API listens on.
+func (a *API) Addr() string { return a.addr }
+
+// Stop finishes in-flight requests (bounded by ctx) and stops listening.
+func (a *API) Stop(ctx context.Context) error {
+	if a.srv == nil {
+		return nil
+	}
+	err := a.srv.Shutdown(ctx)
+	if err != nil {
+		_ = a.srv.Close()
+	}
+	if serveErr := <-a.done; serveErr != nil && err == nil {
+		err = serveErr
+	}
+	a.srv = nil
+	return err
+}
+
+type oneRequest struct {
+	A         *float64 `json:"a"`
+	B         *float64 `json:"b"`
+	RequestID string   `json:"request_id"`
+}
+
+type batchItem struct {
+	Type string `json:"type"`
+	oneRequest
+}
+
+type batchRequest struct {
+	Jobs []batchItem `json:"jobs"`
+}
+
+func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
+	op := r.PathValue("op")
+	jobType, ok := Operations[op]
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown job type %q: accepted are %s, and batch", op, OperationNames))
+		return
+	}
+	var req oneRequest
+	if !a.decode(w, r, &req) {
+		return
+	}
+	args, err := req.args()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	job := NewJob(jobType, args, r.Header.Get(HeaderRun))
+	err = a.Pool.With(r.Context(), func(c *faktory.Client) error { return c.Push(job) })
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue %s: %v", jobType, err))
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": job.Jid, "request_id": args.RequestID})
+}
+
+func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
+	var req batchRequest
+	if !a.decode(w, r, &req) {
+		return
+	}
+	if len(req.Jobs) == 0 {
+		writeError(w, http.StatusBadRequest, `empty batch: want {"jobs":[{"type":"add","a":1,"b":2}, ...]}`)
+		return
+	}
+	if len(req.Jobs) > a.MaxBatch {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch of %d jobs exceeds FAKTORY_MAX_BATCH_SIZE=%d", len(req.Jobs), a.MaxBatch))
+		return
+	}
+	run := r.Header.Get(HeaderRun)
+	jobs := make([]*faktory.Job, len(req.Jobs))
+	rids := make([]string, len(req.Jobs))
+	for i, it := range req.Jobs {
+		jobType, ok := Operations[it.Type]
+		if !ok {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("jobs[%d]: unknown type %q: accepted are %s", i, it.Type, OperationNames))
+			return
+		}
+		args, err := it.args()
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("jobs[%d]: %v", i, err))
+			return
+		}
+		jobs[i], rids[i] = NewJob(jobType, args, run), args.RequestID
+	}
+	var rejected map[string]string
+	err := a.Pool.With(r.Context(), func(c *faktory.Client) error {
+		var err error
+		rejected, err = c.PushBulk(jobs)
+		return err
+	})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue batch of %d: %v", len(jobs), err))
+		return
+	}
+	resp := struct {
+		JobIDs     []string          `json:"job_ids"`
+		RequestIDs []string          `json:"request_ids"`
+		Rejected   map[string]string `json:"rejected,omitempty"` // request_id → Faktory's reason
+	}{JobIDs: make([]string, 0, len(jobs)), RequestIDs: make([]string, 0, len(jobs))}
+	for i, j := range jobs {
+		if reason, bad := rejected[j.Jid]; bad {
+			if resp.Rejected == nil {
+				resp.Rejected = map[string]string{}
+			}
+			resp.Rejected[rids[i]] = reason
+			continue
+		}
+		resp.JobIDs = append(resp.JobIDs, j.Jid)
+		resp.RequestIDs = append(resp.RequestIDs, rids[i])
+	}
+	writeJSON(w, http.StatusAccepted, resp)
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := a.Pool.With(ctx, Ping)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "faktory": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "faktory_rtt_ms": float64(time.Since(start).Microseconds()) / 1000})
+}
+
+// Ping makes one Faktory round trip that touches neither Redis nor the queues: an unknown
+// command, answered with an error line straight from the connection's reader.
+func Ping(c *faktory.Client) error {
+	_, err := c.Generic("NOOP")
+	var pe *faktory.ProtocolError
+	if errors.As(err, &pe) && strings.Contains(err.Error(), "unknown command") {
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("ping Faktory: %w", err)
+}
+
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", a.MaxBody))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid JSON body: %v", err))
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: trailing data after the object")
+		return false
+	}
+	return true
+}
+
+func (o oneRequest) args() (MathArgs, error) {
+	if o.A == nil || o.B == nil {
+		return MathArgs{}, errors.New(`a and b are required numbers: want {"a":1,"b":2,"request_id":"optional"}`)
+	}
+	rid := o.RequestID
+	if rid == "" {
+		rid = faktory.RandomJid()
+	}
+	return MathArgs{A: *o.A, B: *o.B, RequestID: rid}, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

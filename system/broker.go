@@ -1,0 +1,155 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	faktory "github.com/contribsys/faktory/client"
+	"github.com/contribsys/faktory/server"
+	"github.com/contribsys/faktory/storage"
+	"github.com/contribsys/faktory/util"
+	"github.com/redis/go-redis/v9"
+)
+
+// quietRedis drops go-redis's own log lines (a dial retry while redis-server stops would
+// print to stderr); failures still reach us as errors.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietRedis{}) }
+
+// ErrRedisMissing is returned when the embedded broker cannot find redis-server.
+var ErrRedisMissing = errors.New("redis-server not found on PATH: run `make setup` (it installs it with apt-get) or `apt-get install redis-server`")
+
+// Broker is an embedded Faktory server: the real server, manager and storage packages,
+// storing in a redis-server child process on a unix socket in a temporary directory.
+type Broker struct {
+	addr     string
+	dir      string
+	srv      *server.Server
+	stopRed  func() error
+	done     chan struct{}
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// BrokerOptions configures an embedded broker.
+type BrokerOptions struct {
+	// Bind is the listen address; "" means 127.0.0.1 on an ephemeral port.
+	Bind string
+	// Password, if set, is required of clients.
+	Password string
+}
+
+// StartBroker boots redis-server and Faktory. The caller must Stop it; Stop is also safe
+// after a failed start.
+func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return nil, ErrRedisMissing
+	}
+	util.InitLogger("warn")
+	dir, err := os.MkdirTemp("", "wfbench-faktory-")
+	if err != nil {
+		return nil, fmt.Errorf("create broker storage dir: %w", err)
+	}
+	b := &Broker{dir: dir, done: make(chan struct{})}
+	fail := func(err error) (*Broker, error) {
+		_ = b.Stop()
+		return nil, err
+	}
+	sock := filepath.Join(dir, "redis.sock")
+	stop, err := storage.Boot(dir, sock)
+	b.stopRed = stop
+	if err != nil {
+		return fail(fmt.Errorf("boot redis-server for Faktory (log: %s): %w", filepath.Join(dir, "redis.log"), err))
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+
+	// Faktory does not expose its listener's address, so an ephemeral port is picked
+	// first; a port taken in between is retried.
+	for attempt := 0; ; attempt++ {
+		bind := opts.Bind
+		if bind == "" {
+			if bind, err = freeLoopbackAddr(); err != nil {
+				return fail(err)
+			}
+		}
+		srv, err := server.NewServer(&server.ServerOptions{
+			Binding:          bind,
+			StorageDirectory: dir,
+			RedisSock:        sock,
+			Password:         opts.Password,
+			PoolSize:         server.DefaultMaxPoolSize,
+			GlobalConfig:     map[string]any{},
+		})
+		if err != nil {
+			return fail(fmt.Errorf("create Faktory server: %w", err))
+		}
+		if err = srv.Boot(); err != nil {
+			if opts.Bind == "" && attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+				continue
+			}
+			return fail(fmt.Errorf("boot Faktory on %s: %w", bind, err))
+		}
+		b.srv, b.addr = srv, bind
+		break
+	}
+	go func() {
+		defer close(b.done)
+		_ = b.srv.Run()
+	}()
+	return b, nil
+}
+
+// Addr is the host:port Faktory listens on.
+func (b *Broker) Addr() string { return b.addr }
+
+// URL is the tcp:// URL of the broker.
+func (b *Broker) URL() string { return "tcp://" + b.addr }
+
+// Version of the embedded Faktory.
+func (b *Broker) Version() string { return faktory.Version }
+
+// Stop shuts Faktory down, stops its redis-server and removes the storage directory.
+// It is idempotent.
+func (b *Broker) Stop() error {
+	b.stopOnce.Do(func() {
+		var errs []error
+		if b.srv != nil {
+			close(b.srv.Stopper()) // stops Faktory's background tasks
+			b.srv.Stop(nil)        // closes the listener and the store
+			<-b.done
+		}
+		if b.stopRed != nil {
+			if err := b.stopRed(); err != nil {
+				errs = append(errs, fmt.Errorf("stop redis-server: %w", err))
+			}
+		}
+		if b.dir != "" {
+			if err := os.RemoveAll(b.dir); err != nil {
+				errs = append(errs, fmt.Errorf("remove broker storage: %w", err))
+			}
+		}
+		b.stopErr = errors.Join(errs...)
+	})
+	return b.stopErr
+}
+
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port on 127.0.0.1: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

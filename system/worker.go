@@ -1,0 +1,260 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	faktory "github.com/contribsys/faktory/client"
+)
+
+// Completion is what a worker reports for every job it ran.
+type Completion struct {
+	Jid       string
+	Type      string
+	RequestID string
+	Run       string
+	Started   time.Time // worker started the job (monotonic when in-process)
+	Finished  time.Time // worker finished it
+	Result    float64
+	Err       error // the job failed (e.g. division by zero); it was FAILed, not ACKed
+	AckErr    error // the ACK/FAIL did not reach Faktory: the job may run again
+}
+
+// CompletionSink receives completions; it must be safe for concurrent use.
+type CompletionSink interface {
+	Complete(Completion)
+}
+
+// Poll strategies.
+const (
+	PollFixed = "fixed"
+)
+
+// PollStrategies lists the accepted WORKER_POLL values of this build.
+var PollStrategies = []string{PollFixed}
+
+// WorkerOptions configures a worker process.
+type WorkerOptions struct {
+	Endpoint     Endpoint
+	Poll         string        // fixed
+	Concurrency  int           // fetch slots (WORKER_CONCURRENCY)
+	PollInterval time.Duration // sleep after an empty FETCH (WORKER_POLL_INTERVAL)
+	Work         Work
+	Sink         CompletionSink
+}
+
+// Worker runs fetch slots against Faktory.
+type Worker struct {
+	opts     WorkerOptions
+	stopping chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[*faktory.Client]struct{}
+	busy     atomic.Int64
+}
+
+// StartWorker opens one connection per slot (so the first FETCH is not a dial) and starts
+// the slots.
+func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
+	if o.Poll == "" {
+		o.Poll = PollFixed
+	}
+	if o.Poll != PollFixed {
+		return nil, fmt.Errorf("worker poll strategy %q: accepted values are %v", o.Poll, PollStrategies)
+	}
+	if o.Concurrency < 1 {
+		return nil, fmt.Errorf("worker concurrency %d: want at least 1", o.Concurrency)
+	}
+	if o.PollInterval < 0 {
+		return nil, fmt.Errorf("worker poll interval %s: want 0 or more", o.PollInterval)
+	}
+	w := &Worker{opts: o, stopping: make(chan struct{}), conns: map[*faktory.Client]struct{}{}}
+	clients := make([]*faktory.Client, 0, o.Concurrency)
+	for range o.Concurrency {
+		c, err := o.Endpoint.Dial(ctx)
+		if err != nil {
+			for _, c := range clients {
+				_ = c.Close()
+			}
+			return nil, fmt.Errorf("start worker slot %d of %d: %w", len(clients)+1, o.Concurrency, err)
+		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		w.track(c)
+		w.wg.Add(1)
+		go w.fixedSlot(c)
+	}
+	return w, nil
+}
+
+// Busy is the number of slots running a job now.
+func (w *Worker) Busy() int { return int(w.busy.Load()) }
+
+// Stop stops fetching, lets in-flight jobs finish and be ACKed, and closes the
+// connections. A FETCH waiting in Faktory's long poll returns within 2 s; if ctx ends
+// first, connections are closed under it (an unACKed job is requeued by Faktory after
+// its reservation).
+func (w *Worker) Stop(ctx context.Context) error {
+	w.stopOnce.Do(func() { close(w.stopping) })
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		w.mu.Lock()
+		for c := range w.conns {
+			_ = c.Close()
+		}
+		w.mu.Unlock()
+		<-done
+		return fmt.Errorf("stop worker: %w (connections closed under in-flight commands)", ctx.Err())
+	}
+}
+
+func (w *Worker) track(c *faktory.Client) {
+	w.mu.Lock()
+	w.conns[c] = struct{}{}
+	w.mu.Unlock()
+}
+
+func (w *Worker) untrack(c *faktory.Client) {
+	w.mu.Lock()
+	delete(w.conns, c)
+	w.mu.Unlock()
+	_ = c.Close()
+}
+
+func (w *Worker) stopped() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// fixedSlot is the analysed worker loop: FETCH, run, ACK and wait for the answer, FETCH
+// again; after an empty FETCH, sleep the poll interval. Two round trips per job per slot.
+func (w *Worker) fixedSlot(c *faktory.Client) {
+	defer w.wg.Done()
+	defer func() {
+		if c != nil {
+			w.untrack(c)
+		}
+	}()
+	backoff := newBackoff()
+	for !w.stopped() {
+		job, err := c.Fetch(Queue)
+		if err != nil {
+			if w.stopped() {
+				return
+			}
+			w.untrack(c)
+			c = w.reconnect(backoff)
+			if c == nil {
+				return
+			}
+			continue
+		}
+		backoff.reset()
+		if job == nil {
+			w.sleep(w.opts.PollInterval)
+			continue
+		}
+		comp := w.run(job)
+		if comp.Err != nil {
+			comp.AckErr = c.Fail(job.Jid, comp.Err, nil)
+		} else {
+			comp.AckErr = c.Ack(job.Jid)
+		}
+		if w.opts.Sink != nil {
+			w.opts.Sink.Complete(comp)
+		}
+		if comp.AckErr != nil {
+			var pe *faktory.ProtocolError
+			if !errors.As(comp.AckErr, &pe) {
+				w.untrack(c)
+				if c = w.reconnect(backoff); c == nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (w *Worker) run(job *faktory.Job) Completion {
+	w.busy.Add(1)
+	defer w.busy.Add(-1)
+	comp := Completion{Jid: job.Jid, Type: job.Type, Run: RunOf(job), Started: time.Now()}
+	args, err := ArgsOf(job)
+	if err == nil {
+		comp.RequestID = args.RequestID
+		w.opts.Work.Do()
+		comp.Result, err = Compute(job.Type, args)
+	}
+	comp.Finished = time.Now()
+	comp.Err = err
+	return comp
+}
+
+// reconnect dials until it succeeds or the worker stops (nil).
+func (w *Worker) reconnect(b *backoff) *faktory.Client {
+	for !w.stopped() {
+		if !w.sleep(b.next()) {
+			return nil
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-w.stopping:
+			case <-ctx.Done():
+			}
+			cancel()
+		}()
+		c, err := w.opts.Endpoint.Dial(ctx)
+		cancel()
+		if err == nil {
+			w.track(c)
+			return c
+		}
+	}
+	return nil
+}
+
+// sleep waits d or until Stop; it reports whether the worker is still running.
+func (w *Worker) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return !w.stopped()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-w.stopping:
+		return false
+	}
+}
+
+// backoff is capped exponential backoff with full jitter.
+type backoff struct{ n int }
+
+func newBackoff() *backoff { return &backoff{} }
+
+func (b *backoff) reset() { b.n = 0 }
+
+func (b *backoff) next() time.Duration {
+	const base, ceiling = 50 * time.Millisecond, 5 * time.Second
+	d := base << min(b.n, 10)
+	b.n++
+	d = min(d, ceiling)
+	return d/2 + rand.N(d/2+1)
+}
