@@ -72,8 +72,10 @@ func (c RunConfig) Validate() error {
 	if c.Netem != "toxiproxy" {
 		bad("--netem %q: accepted value is toxiproxy (the kernel backend is not built yet)", c.Netem)
 	}
-	if _, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err != nil {
-		bad("--topology/--link: %v", err)
+	if !slices.Contains(netem.TopologyNames(), c.Topology) {
+		bad("--topology %q: accepted values are %s", c.Topology, strings.Join(netem.TopologyNames(), ", "))
+	} else if _, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err != nil {
+		bad("--link: %v", err)
 	}
 	if c.RTT < 0 || c.RTT > time.Hour {
 		bad("--rtt %s: accepted is a duration from 0 to 1h, e.g. 100ms", c.RTT)

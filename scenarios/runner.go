@@ -14,6 +14,9 @@ import (
 	"github.com/wfbench/wfbench/reports"
 )
 
+// InterruptDrain bounds the wait for accepted jobs after an interrupt.
+const InterruptDrain = 2 * time.Second
+
 // LinkSamples is how many round trips measure a link before the load.
 const LinkSamples = 5
 
@@ -73,14 +76,18 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	}
 	enqueueEnd := time.Now()
 
-	if ctx.Err() == nil {
-		dctx, cancel := context.WithTimeout(ctx, cfg.DrainWait)
-		if err := rec.Drain(dctx); err != nil && ctx.Err() == nil {
-			out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
-		}
-		cancel()
-	}
 	out.Interrupted = ctx.Err() != nil
+	drain := cfg.DrainWait
+	if out.Interrupted {
+		// Jobs already accepted get a short grace to complete, so an interrupted run
+		// reports what happened to them rather than counting them lost at once.
+		drain = min(drain, InterruptDrain)
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
+	if err := rec.Drain(dctx); err != nil && !out.Interrupted {
+		out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
+	}
+	cancel()
 	snap := rec.Snapshot(d.sent())
 	if out.Interrupted {
 		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d of %d jobs; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, plannedJobs(cfg), snap.Jobs.Lost))

@@ -29,12 +29,11 @@ type Stack struct {
 var ErrEnvironment = errors.New("environment")
 
 // StartStack brings the system up for cfg. On error everything started is stopped.
-func StartStack(ctx context.Context, cfg RunConfig, sink system.CompletionSink) (st *Stack, err error) {
-	st = &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies()}
+func StartStack(ctx context.Context, cfg RunConfig, sink system.CompletionSink) (_ *Stack, err error) {
+	st := &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies()}
 	defer func() {
 		if err != nil {
 			st.Close()
-			st = nil
 		}
 	}()
 	envErr := func(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err) }

@@ -196,18 +196,20 @@ func (p *Pool) With(ctx context.Context, fn func(*faktory.Client) error) error {
 // thing measured.
 func (p *Pool) Warm(ctx context.Context, n int) error {
 	n = min(n, p.Size())
-	got := make([]*faktory.Client, 0, n)
-	defer func() {
-		for _, c := range got {
+	got := make([]*faktory.Client, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = p.Get(ctx) })
+	}
+	wg.Wait()
+	for _, c := range got {
+		if c != nil {
 			p.Put(c)
 		}
-	}()
-	for range n {
-		c, err := p.Get(ctx)
-		if err != nil {
-			return fmt.Errorf("warm pool (%d of %d connections open): %w", len(got), n, err)
-		}
-		got = append(got, c)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("warm pool of %d connections: %w", n, err)
 	}
 	return nil
 }
