@@ -1,0 +1,392 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/system"
+)
+
+// redisChildren lists the redis-server processes whose parent is this test process.
+func redisChildren(t *testing.T) []string {
+	t.Helper()
+	me := os.Getpid()
+	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []string
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid ...: comm may contain spaces, so split at the last ')'.
+		s := string(data)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm := s[open+1 : end]
+		fields := strings.Fields(s[end+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		if ppid == me && comm == "redis-server" {
+			out = append(out, strings.TrimSpace(s[:open]))
+		}
+	}
+	return out
+}
+
+// execute runs one configuration on the real stack, failing the test on error, and checks
+// that the stack is gone afterwards.
+func execute(t *testing.T, ctx context.Context, cfg RunConfig) reports.Run {
+	t.Helper()
+	run, err := Execute(ctx, cfg, nil)
+	if errors.Is(err, system.ErrRedisMissing) {
+		t.Skip(err)
+	}
+	if left := redisChildren(t); len(left) > 0 {
+		t.Errorf("redis-server children still alive after Execute returned: pids %v", left)
+	}
+	if err != nil {
+		t.Fatalf("Execute: %v (run %+v)", err, run)
+	}
+	if run.Model.BeatsFloor {
+		t.Errorf("run beats the network floor: model %+v, notes %v", run.Model, run.Notes)
+	}
+	return run
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func linkByName(t *testing.T, run reports.Run, name string) reports.Link {
+	t.Helper()
+	for _, l := range run.Links {
+		if l.Name == name {
+			return l
+		}
+	}
+	t.Fatalf("no link %s in %+v", name, run.Links)
+	return reports.Link{}
+}
+
+func wantAllDone(t *testing.T, run reports.Run, jobs int) {
+	t.Helper()
+	want := reports.Jobs{Requested: jobs, Accepted: jobs, Completed: jobs}
+	if run.Jobs != want {
+		t.Errorf("jobs %+v, want %+v (notes: %v)", run.Jobs, want, run.Notes)
+	}
+	if run.Interrupted {
+		t.Error("run marked interrupted")
+	}
+}
+
+func wantEnqueueAtLeast(t *testing.T, run reports.Run, rtt time.Duration) {
+	t.Helper()
+	enq, ok := run.LatencyMS[reports.PointEnqueue]
+	if !ok {
+		t.Fatalf("no enqueue latency in %v", run.LatencyMS)
+	}
+	if floor := float64(rtt.Microseconds()) / 1000; enq.P50 < floor {
+		t.Errorf("enqueue p50 %.3f ms: below the %.0f ms RTT every call crosses", enq.P50, floor)
+	}
+	wantMinAtLeast(t, run, reports.PointEnqueue, rtt)
+}
+
+// wantMinAtLeast checks that no value of point's histogram is below floor (up to the
+// histogram's resolution: Min reports the lowest value of its bucket).
+func wantMinAtLeast(t *testing.T, run reports.Run, point string, floor time.Duration) {
+	t.Helper()
+	h, err := reports.DecodeHistogram(run.Histograms[point])
+	if err != nil {
+		t.Fatalf("decode %s histogram: %v", point, err)
+	}
+	if h.TotalCount() == 0 {
+		t.Fatalf("%s histogram is empty", point)
+	}
+	if us := floor.Microseconds(); h.Min() < bucketFloor(us) {
+		t.Errorf("%s min %d µs: below the %d µs floor", point, h.Min(), us)
+	}
+}
+
+func decodedCount(t *testing.T, run reports.Run, point string) int64 {
+	t.Helper()
+	enc, ok := run.Histograms[point]
+	if !ok {
+		t.Fatalf("no %s histogram in the run", point)
+	}
+	h, err := reports.DecodeHistogram(enc)
+	if err != nil {
+		t.Fatalf("decode %s histogram: %v", point, err)
+	}
+	return h.TotalCount()
+}
+
+func TestExecuteCentralBatch(t *testing.T) {
+	cfg := Default()
+	cfg.RTT, cfg.Batch, cfg.Jobs = 20*time.Millisecond, 10, 100
+	cfg.WorkerConcurrency, cfg.PollInterval = 10, 100*time.Millisecond
+	run := execute(t, testCtx(t, 60*time.Second), cfg)
+
+	wantAllDone(t, run, 100)
+	wantEnqueueAtLeast(t, run, 20*time.Millisecond)
+
+	for _, name := range []string{netem.ClientAPI, netem.ClientFaktory, netem.WorkerFaktory} {
+		l := linkByName(t, run, name)
+		if l.ConfiguredRTTMS != 20 || l.MeasuredRTTMS < l.ConfiguredRTTMS {
+			t.Errorf("WAN link %s: configured %g ms, measured %g ms; want 20 and at least that", name, l.ConfiguredRTTMS, l.MeasuredRTTMS)
+		}
+	}
+	if l := linkByName(t, run, netem.APIFaktory); l.ConfiguredRTTMS != 0 {
+		t.Errorf("api-faktory configured %g ms in central, want 0 (co-located)", l.ConfiguredRTTMS)
+	}
+
+	// 100 jobs / batch 10 = 10 sequential calls × 20 ms.
+	if !near(run.Model.NetworkFloorS, 0.2) || !near(run.Model.RoundTripsPerJob, 0.1) || !near(run.Model.FloorJobsPerS, 500) {
+		t.Errorf("model %+v: want floor 0.2 s, 0.1 round trips per job, 500 jobs/s", run.Model)
+	}
+	if run.DurationS.Enqueue < run.Model.NetworkFloorS {
+		t.Errorf("enqueue phase %.3f s shorter than the %.3f s floor", run.DurationS.Enqueue, run.Model.NetworkFloorS)
+	}
+	if run.DurationS.Total < run.DurationS.Enqueue {
+		t.Errorf("total %.3f s < enqueue %.3f s", run.DurationS.Total, run.DurationS.Enqueue)
+	}
+	if tp := run.Throughput.EnqueueJobsPerS; tp <= 0 || tp > run.Model.FloorJobsPerS*1.01 {
+		t.Errorf("enqueue throughput %.1f jobs/s: want > 0 and never above the network's %.1f", tp, run.Model.FloorJobsPerS)
+	}
+
+	for point, want := range map[string]int64{reports.PointEnqueue: 10, reports.PointPickup: 100, reports.PointEndToEnd: 100} {
+		if got := decodedCount(t, run, point); got != want {
+			t.Errorf("%s histogram decodes to %d values, want %d", point, got, want)
+		}
+		if got := run.LatencyMS[point].Count; got != want {
+			t.Errorf("%s latency count %d, want %d", point, got, want)
+		}
+	}
+	// A job cannot end before its call has crossed the 20 ms link.
+	wantMinAtLeast(t, run, reports.PointEndToEnd, 20*time.Millisecond)
+	if _, has := run.LatencyMS[reports.PointService]; has {
+		t.Error("closed-loop run reports enqueue_service")
+	}
+	if run.Schedule != nil {
+		t.Errorf("closed-loop run has a schedule: %+v", run.Schedule)
+	}
+}
+
+func TestExecuteTargetFaktory(t *testing.T) {
+	cfg := Default()
+	cfg.Target, cfg.Batch, cfg.Jobs, cfg.RTT = TargetFaktory, 1, 20, 10*time.Millisecond
+	cfg.WorkerConcurrency, cfg.PollInterval = 4, 100*time.Millisecond
+	run := execute(t, testCtx(t, 60*time.Second), cfg)
+	wantAllDone(t, run, 20)
+	wantEnqueueAtLeast(t, run, 10*time.Millisecond)
+	if !near(run.Model.NetworkFloorS, 0.2) || !near(run.Model.EnqueueRTTMS, 10) {
+		t.Errorf("model %+v: want 20 calls × 10 ms = 0.2 s", run.Model)
+	}
+	if got := decodedCount(t, run, reports.PointEnqueue); got != 20 {
+		t.Errorf("enqueue count %d, want 20 calls", got)
+	}
+}
+
+func TestExecuteSplit(t *testing.T) {
+	cfg := Default()
+	cfg.Topology, cfg.RTT, cfg.Jobs = "split", 10*time.Millisecond, 20
+	cfg.WorkerConcurrency, cfg.PollInterval = 4, 100*time.Millisecond
+	run := execute(t, testCtx(t, 60*time.Second), cfg)
+	wantAllDone(t, run, 20)
+	if l := linkByName(t, run, netem.APIFaktory); l.ConfiguredRTTMS != 10 || l.MeasuredRTTMS < 10 {
+		t.Errorf("api-faktory in split: configured %g measured %g, want 10 and at least 10", l.ConfiguredRTTMS, l.MeasuredRTTMS)
+	}
+	if l := linkByName(t, run, netem.ClientAPI); l.ConfiguredRTTMS != 0 {
+		t.Errorf("client-api in split: configured %g, want 0", l.ConfiguredRTTMS)
+	}
+	// Through the API, the WAN hop is now between the API and Faktory.
+	wantEnqueueAtLeast(t, run, 10*time.Millisecond)
+}
+
+func TestExecuteOpenLoop(t *testing.T) {
+	cfg := Default()
+	cfg.Rate, cfg.Jobs, cfg.Batch, cfg.Concurrency, cfg.RTT = 200, 100, 1, 16, 5*time.Millisecond
+	cfg.WorkerConcurrency, cfg.PollInterval = 8, 100*time.Millisecond
+	run := execute(t, testCtx(t, 60*time.Second), cfg)
+	wantAllDone(t, run, 100)
+	if run.Schedule == nil {
+		t.Fatal("open-loop run without a schedule")
+	}
+	if run.Schedule.IntendedCalls != 100 || run.Schedule.SentCalls != 100 {
+		t.Errorf("schedule %+v: want 100 intended and sent calls", *run.Schedule)
+	}
+	if run.Schedule.MaxLagMS < run.Schedule.MeanLagMS || run.Schedule.MeanLagMS < 0 {
+		t.Errorf("schedule lag mean %g max %g", run.Schedule.MeanLagMS, run.Schedule.MaxLagMS)
+	}
+	svc, ok := run.LatencyMS[reports.PointService]
+	if !ok || svc.Count != 100 {
+		t.Fatalf("enqueue_service %+v (present %v): want 100 calls", svc, ok)
+	}
+	enq := run.LatencyMS[reports.PointEnqueue]
+	wantEnqueueAtLeast(t, run, 5*time.Millisecond)
+	wantMinAtLeast(t, run, reports.PointService, 5*time.Millisecond)
+	// Measured from the intended start, every call's latency is at least its service time.
+	if enq.P50 < svc.P50 || enq.P99 < svc.P99 || enq.Max < svc.Max {
+		t.Errorf("enqueue %+v below service %+v: latency from the intended start must dominate", enq, svc)
+	}
+	// 99 intervals of 5 ms + one RTT; never faster than the schedule allows.
+	if !near(run.Model.NetworkFloorS, 0.5) || !near(run.Model.FloorJobsPerS, 200) {
+		t.Errorf("model %+v: want floor 0.5 s at 200 jobs/s", run.Model)
+	}
+	if tp := run.Throughput.EnqueueJobsPerS; tp > 200*1.01 {
+		t.Errorf("enqueue throughput %.1f jobs/s above the 200/s schedule", tp)
+	}
+}
+
+// A run whose context ends mid-load returns what it measured, marked interrupted, and
+// takes its stack (and redis-server) down.
+func TestExecuteInterrupted(t *testing.T) {
+	cfg := Default()
+	cfg.Jobs, cfg.RTT = 100_000, 5*time.Millisecond
+	cfg.WorkerConcurrency, cfg.PollInterval = 4, 100*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	type result struct {
+		run reports.Run
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		run, err := Execute(ctx, cfg, nil)
+		res <- result{run, err}
+	}()
+	// A hang guard, not a performance bound: the interrupt drain and the stack's stop
+	// timeouts add up to well under a minute.
+	guard := time.NewTimer(60 * time.Second)
+	defer guard.Stop()
+	var r result
+	select {
+	case r = <-res:
+	case <-guard.C:
+		t.Fatal("Execute did not return within 60 s of a 2 s context")
+	}
+	if errors.Is(r.err, system.ErrRedisMissing) {
+		t.Skip(r.err)
+	}
+	if left := redisChildren(t); len(left) > 0 {
+		t.Errorf("redis-server children still alive after an interrupted run: pids %v", left)
+	}
+	if r.err != nil {
+		t.Fatalf("Execute: %v", r.err)
+	}
+	run := r.run
+	if !run.Interrupted {
+		t.Error("run not marked interrupted")
+	}
+	if run.Jobs.Accepted <= 0 || run.Jobs.Accepted >= 100_000 {
+		t.Errorf("accepted %d: want some but not all of 100000", run.Jobs.Accepted)
+	}
+	if run.Jobs.Requested < run.Jobs.Accepted {
+		t.Errorf("requested %d < accepted %d", run.Jobs.Requested, run.Jobs.Accepted)
+	}
+	if j := run.Jobs; j.Lost != j.Accepted-j.Completed-j.Failed || j.Duplicated != 0 {
+		t.Errorf("accounting %+v: lost must be accepted - completed - failed, nothing duplicated", j)
+	}
+	mentioned := false
+	for _, n := range run.Notes {
+		mentioned = mentioned || strings.Contains(n, "interrupted")
+	}
+	if !mentioned {
+		t.Errorf("notes %v do not say the run was interrupted", run.Notes)
+	}
+	wantMinAtLeast(t, run, reports.PointEnqueue, 5*time.Millisecond)
+}
+
+func TestValidate(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default() does not validate: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*RunConfig)
+		want   []string
+	}{
+		{"batch 0", func(c *RunConfig) { c.Batch = 0 }, []string{"--batch 0", "from 1 to 1000"}},
+		{"batch over max", func(c *RunConfig) { c.Batch = 1001 }, []string{"--batch 1001", "FAKTORY_MAX_BATCH_SIZE"}},
+		{"jobs -5", func(c *RunConfig) { c.Jobs = -5 }, []string{"--jobs -5", "integer from 1"}},
+		{"jobs 0 without duration", func(c *RunConfig) { c.Jobs = 0 }, []string{"--jobs 0", "--duration"}},
+		{"target", func(c *RunConfig) { c.Target = "nope" }, []string{"--target", `"nope"`, "api, faktory"}},
+		{"topology", func(c *RunConfig) { c.Topology = "ring" }, []string{"--topology", `"ring"`, "central, split"}},
+		{"poll", func(c *RunConfig) { c.Poll = "x" }, []string{"--poll", `"x"`, system.PollFixed}},
+		{"rate", func(c *RunConfig) { c.Rate = -1 }, []string{"--rate -1", "jobs per second"}},
+		{"concurrency", func(c *RunConfig) { c.Concurrency = 0 }, []string{"--concurrency 0", "from 1 to 10000"}},
+		{"rtt", func(c *RunConfig) { c.RTT = -time.Millisecond }, []string{"--rtt", "e.g. 100ms"}},
+		{"jitter above rtt", func(c *RunConfig) { c.RTT, c.Jitter = 10*time.Millisecond, 20*time.Millisecond }, []string{"--jitter", "to the RTT"}},
+		{"link", func(c *RunConfig) { c.Links = []netem.Spec{{Name: "moon"}} }, []string{"--link", `"moon"`, "client-api"}},
+		{"work", func(c *RunConfig) { c.Work = "lots" }, []string{"--work", "e.g. 2ms"}},
+		{"faktory url", func(c *RunConfig) { c.FaktoryURL = "http://x:1" }, []string{"--faktory-url", "tcp://host:port"}},
+		{"drain", func(c *RunConfig) { c.DrainWait = 0 }, []string{"--drain-timeout"}},
+		{"pool size", func(c *RunConfig) { c.PoolSize = 0 }, []string{"--pool-size 0"}},
+		{"netem", func(c *RunConfig) { c.Netem = "kernel" }, []string{"--netem", "toxiproxy"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Default()
+			tc.mutate(&cfg)
+			err := cfg.Validate()
+			if err == nil {
+				t.Fatal("Validate accepted it")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			// Only the bad setting is reported.
+			if n := strings.Count(err.Error(), "\n") + 1; n != 1 {
+				t.Errorf("%d errors for one bad setting: %q", n, err)
+			}
+		})
+	}
+	// Several bad settings: each one reported.
+	cfg := Default()
+	cfg.Batch, cfg.Target, cfg.Rate = 0, "nope", -1
+	err := cfg.Validate()
+	for _, flag := range []string{"--batch", "--target", "--rate"} {
+		if err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("combined error %v lacks %s", err, flag)
+		}
+	}
+}
+
+func TestDisplayName(t *testing.T) {
+	cfg := Default()
+	cfg.RTT, cfg.Batch = 100*time.Millisecond, 10
+	if got := cfg.DisplayName(); got != "rtt=100ms batch=10" {
+		t.Errorf("DisplayName %q", got)
+	}
+	cfg.Target, cfg.Topology, cfg.Concurrency, cfg.Rate = TargetFaktory, "split", 4, 50
+	if got := cfg.DisplayName(); got != "rtt=100ms batch=10 target=faktory topology=split concurrency=4 rate=50" {
+		t.Errorf("DisplayName %q", got)
+	}
+	cfg.Name = "custom"
+	if cfg.DisplayName() != "custom" {
+		t.Errorf("an explicit name is not kept: %q", cfg.DisplayName())
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	if got := redactURL("tcp+tls://:s3cret@host:7419"); strings.Contains(got, "s3cret") {
+		t.Errorf("password kept: %q", got)
+	}
+	if got := redactURL(""); got != "" {
+		t.Errorf("empty URL → %q", got)
+	}
+}
