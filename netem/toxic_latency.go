@@ -63,7 +63,7 @@ func init() {
 	toxics.Register(LatencyToxicType, new(LatencyToxic))
 }
 
-// timerLate is how late timers fire on this machine (an EWMA, in ns). On a VM a timer
+// timerLate is how late timers fire on this machine (a decaying maximum, in ns). On a VM a timer
 // commonly fires 0.3-1 ms after its deadline, which would add that much to every
 // direction of every link: 7% of a 10 ms RTT. sleepUntil aims the timer that much early
 // and yields for the rest.
@@ -82,8 +82,14 @@ func sleepUntil(timer *time.Timer, due time.Time, interrupt <-chan struct{}) boo
 		case <-interrupt:
 			return false
 		}
+		// Track a decaying maximum, not a mean: a wake-up later than the estimate delivers
+		// late, and the estimate should cover nearly all of them.
 		late := min(max(time.Since(asked), 0), maxTimerLate)
-		timerLate.Store(int64(est + (late-est)/8))
+		next := est - est/64
+		if late > next {
+			next = late
+		}
+		timerLate.Store(int64(next))
 	}
 	for time.Now().Before(due) {
 		runtime.Gosched()

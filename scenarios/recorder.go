@@ -148,10 +148,14 @@ func (r *Recorder) Complete(c system.Completion) {
 	}
 	switch st.phase {
 	case phaseSent:
-		if st.early == nil && st.done == 0 {
+		if st.early == nil {
 			st.early = &c // the worker was faster than the call's answer
 			return
 		}
+		// A second completion before the answer: a duplicate, whatever the answer says
+		// (the stashed first one is counted when the answer comes).
+		r.duplicated++
+		return
 	case phaseUnknown, phaseRejected:
 		// Faktory had it after all.
 		if st.done == 0 {

@@ -123,6 +123,12 @@ func (p *Pool) Size() int { return cap(p.slots) }
 
 // Get returns an idle connection, opens a new one if the pool has room, or waits.
 func (p *Pool) Get(ctx context.Context) (*faktory.Client, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, ErrPoolClosed
+	}
 	select {
 	case c := <-p.idle:
 		return c, nil
@@ -223,5 +229,12 @@ func (p *Pool) Close() {
 	p.mu.Unlock()
 	for c := range all {
 		_ = c.Close()
+	}
+	for { // idle connections are closed above; drop them so Get cannot hand them out
+		select {
+		case <-p.idle:
+		default:
+			return
+		}
 	}
 }

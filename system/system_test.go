@@ -645,7 +645,6 @@ func TestPoolWith(t *testing.T) {
 }
 
 func TestPoolGetAfterClose(t *testing.T) {
-	t.Skip("BUG: system/client.go Pool.Close closes the idle connections but leaves them in p.idle, so Get after Close returns a closed client instead of ErrPoolClosed")
 	b := startBroker(t)
 	p, err := NewPool(Endpoint{Addr: b.Addr()}, 2)
 	if err != nil {
