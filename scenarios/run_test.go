@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,9 +49,6 @@ func redisChildren(t *testing.T) []string {
 func execute(t *testing.T, ctx context.Context, cfg RunConfig) reports.Run {
 	t.Helper()
 	run, err := Execute(ctx, cfg, nil)
-	if errors.Is(err, system.ErrRedisMissing) {
-		t.Skip(err)
-	}
 	if left := redisChildren(t); len(left) > 0 {
 		t.Errorf("redis-server children still alive after Execute returned: pids %v", left)
 	}
@@ -278,9 +274,6 @@ func TestExecuteInterrupted(t *testing.T) {
 	case <-guard.C:
 		t.Fatal("Execute did not return within 60 s of a 2 s context")
 	}
-	if errors.Is(r.err, system.ErrRedisMissing) {
-		t.Skip(r.err)
-	}
 	if left := redisChildren(t); len(left) > 0 {
 		t.Errorf("redis-server children still alive after an interrupted run: pids %v", left)
 	}
@@ -388,5 +381,32 @@ func TestRedactURL(t *testing.T) {
 	}
 	if got := redactURL(""); got != "" {
 		t.Errorf("empty URL → %q", got)
+	}
+}
+
+// --faktory-url: the run uses a Faktory it did not start (here another embedded broker,
+// standing in for the official binary), and leaves it running.
+func TestExecuteExternalFaktory(t *testing.T) {
+	b, err := system.StartBroker(testCtx(t, 30*time.Second), system.BrokerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	cfg := Default()
+	cfg.FaktoryURL = b.URL()
+	cfg.RTT, cfg.Batch, cfg.Jobs, cfg.WorkerConcurrency, cfg.PollInterval = 5*time.Millisecond, 5, 50, 5, 50*time.Millisecond
+	run, err := Execute(testCtx(t, 60*time.Second), cfg, nil)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	wantAllDone(t, run, 50)
+	if run.Config.FaktoryURL != b.URL() {
+		t.Errorf("config faktory_url %q, want %q", run.Config.FaktoryURL, b.URL())
+	}
+	// The external broker must still answer after the run.
+	p := system.NewFaktoryProbe(system.Endpoint{Addr: b.Addr()})
+	defer p.Close()
+	if _, err := p.Probe(testCtx(t, 10*time.Second)); err != nil {
+		t.Errorf("external Faktory unreachable after the run: %v", err)
 	}
 }

@@ -20,6 +20,9 @@ import (
 	"github.com/wfbench/wfbench/system"
 )
 
+// openLoopInFlight is the default cap on calls in flight in the open loop.
+const openLoopInFlight = 100
+
 func newRunCmd() *cobra.Command {
 	cfg := scenarios.Default()
 	var out string
@@ -58,6 +61,11 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 			if cmd.Flags().Changed("duration") && !cmd.Flags().Changed("jobs") {
 				cfg.Jobs = 0 // --duration alone: as many jobs as fit
 			}
+			if cfg.Rate > 0 && !cmd.Flags().Changed("concurrency") {
+				// Open loop: one call in flight would make the schedule wait on every
+				// answer; allow enough that the offered rate, not the cap, sets the pace.
+				cfg.Concurrency = openLoopInFlight
+			}
 			if err := cfg.Validate(); err != nil {
 				return usageErr(fmt.Errorf("%w\nsee 'wfbench run --help'", err))
 			}
@@ -73,7 +81,7 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "jobs per enqueue call (POST /jobs/batch or PUSHB when > 1)")
 	fs.IntVar(&cfg.Jobs, "jobs", cfg.Jobs, "jobs to send (0 with --duration: as many as fit)")
 	durationVar(fs, &cfg.Duration, "duration", 0, "stop sending after this long, e.g. 30s")
-	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight (default 100 with --rate)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: jobs per second on a fixed schedule (0 = closed loop)")
 	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "how long to wait for accepted jobs to complete after the load")
 	fs.StringVar(&cfg.FaktoryURL, "faktory-url", "", "use a running Faktory (tcp://host:7419, tcp+tls://:password@host:port) instead of the embedded one")

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfbench/wfbench/reports"
+)
+
+// wfbench runs the CLI in-process and returns its exit code, stdout and the error text.
+func wfbench(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	return exitCodeQuiet(err), out.String(), msg
+}
+
+// exitCodeQuiet is exitCode without printing.
+func exitCodeQuiet(err error) int {
+	stderr := os.Stderr
+	os.Stderr, _ = os.Open(os.DevNull)
+	defer func() { os.Stderr = stderr }()
+	return exitCode(err)
+}
+
+func TestBadFlagsExit2NamingTheFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string // each must appear in the message
+	}{
+		{[]string{"run", "--rtt", "abc"}, []string{"--rtt", "not a duration", "100ms"}},
+		{[]string{"run", "--batch", "0"}, []string{"--batch", "from 1 to"}},
+		{[]string{"run", "--jobs", "-5"}, []string{"--jobs", "from 1 to"}},
+		{[]string{"run", "--target", "nope"}, []string{"--target", "api, faktory"}},
+		{[]string{"run", "--topology", "ring"}, []string{"--topology", "central, split"}},
+		{[]string{"run", "--link", "nowhere=5ms"}, []string{"--link", "client-api"}},
+		{[]string{"run", "--poll", "eager"}, []string{"--poll", "fixed"}},
+		{[]string{"run", "--jobs", "0"}, []string{"--jobs 0", "--duration"}},
+		{[]string{"run", "--bogus"}, []string{"unknown flag", "--bogus"}},
+		{[]string{"run", "extra-arg"}, []string{"unknown command"}},
+	}
+	for _, c := range cases {
+		code, _, msg := wfbench(t, c.args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (message %q)", c.args, code, exitUsage, msg)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%v: message %q does not mention %q", c.args, msg, w)
+			}
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := wfbench(t, "version")
+	if code != 0 || !strings.Contains(out, "wfbench "+version) || !strings.Contains(out, "Faktory") {
+		t.Fatalf("version: exit %d, output %q", code, out)
+	}
+}
+
+// A small real run writes every report file and a result.json that honours the §5
+// contract key for key.
+func TestRunWritesReports(t *testing.T) {
+	dir := t.TempDir()
+	code, out, msg := wfbench(t, "run", "--rtt", "5ms", "--batch", "5", "--jobs", "40",
+		"--worker-concurrency", "4", "--poll-interval", "50ms", "-o", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, msg, out)
+	}
+	if !strings.Contains(out, "rtt=5ms batch=5") {
+		t.Errorf("table does not show the run:\n%s", out)
+	}
+	for _, f := range []string{"result.json", "report.md", "rtt_5ms_batch_5.enqueue.hgrm", "rtt_5ms_batch_5.pickup.hgrm", "rtt_5ms_batch_5.end_to_end.hgrm"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: missing or empty (%v)", f, err)
+		}
+	}
+	res, err := reports.ReadJSON(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := res.Runs[0].Jobs; j.Completed != 40 || j.Lost != 0 {
+		t.Errorf("jobs %+v, want 40 completed, 0 lost", j)
+	}
+
+	raw, _ := os.ReadFile(filepath.Join(dir, "result.json"))
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	need := func(m map[string]any, where string, keys ...string) {
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("result.json: %s lacks %q", where, k)
+			}
+		}
+	}
+	obj := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
+	need(doc, "top level", "schema", "tool_version", "started_at", "environment", "runs")
+	need(obj(doc["environment"]), "environment", "os", "cpus", "go")
+	run := obj(doc["runs"].([]any)[0])
+	need(run, "run", "name", "config", "links", "jobs", "duration_s", "throughput", "latency_ms", "histograms", "model")
+	need(obj(run["config"]), "config", "rtt_ms", "jitter_ms", "topology", "target", "batch", "jobs", "concurrency",
+		"rate_per_s", "poll", "worker_concurrency", "enqueue_mode", "netem")
+	need(obj(run["links"].([]any)[0]), "links[0]", "name", "configured_rtt_ms", "measured_rtt_ms")
+	need(obj(run["jobs"]), "jobs", "requested", "accepted", "completed", "failed", "lost", "duplicated", "errors")
+	need(obj(run["duration_s"]), "duration_s", "enqueue", "total")
+	need(obj(run["throughput"]), "throughput", "enqueue_jobs_per_s", "completed_jobs_per_s")
+	for _, p := range []string{"enqueue", "pickup", "end_to_end"} {
+		need(obj(obj(run["latency_ms"])[p]), "latency_ms."+p, "count", "min", "mean", "p50", "p90", "p99", "p999", "max")
+		need(obj(run["histograms"]), "histograms", p)
+	}
+	need(obj(run["model"]), "model", "round_trips_per_job", "network_floor_s", "efficiency")
+}
