@@ -96,3 +96,4 @@ func sleepUntil(timer *time.Timer, due time.Time, interrupt <-chan struct{}) boo
 	}
 	return true
 }
+

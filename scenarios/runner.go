@@ -35,7 +35,7 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	out := reports.Run{Name: cfg.DisplayName(), Config: resultConfig(cfg)}
 
 	log.Info("starting stack", "run", out.Name)
-	st, err := StartStack(ctx, cfg, rec)
+	st, err := StartStack(ctx, cfg)
 	if err != nil {
 		return out, err
 	}
@@ -45,6 +45,9 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	out.Links = links
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	if err := st.StartWorkers(ctx, cfg, rec); err != nil {
+		return out, err
 	}
 
 	var tgt target

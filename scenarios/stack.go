@@ -28,8 +28,9 @@ type Stack struct {
 // (redis-server missing, port taken, broker unreachable): exit code 3.
 var ErrEnvironment = errors.New("environment")
 
-// StartStack brings the system up for cfg. On error everything started is stopped.
-func StartStack(ctx context.Context, cfg RunConfig, sink system.CompletionSink) (_ *Stack, err error) {
+// StartStack brings up the broker, the links and the API for cfg (the workers come with
+// StartWorkers). On error everything started is stopped.
+func StartStack(ctx context.Context, cfg RunConfig) (_ *Stack, err error) {
 	st := &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies()}
 	defer func() {
 		if err != nil {
@@ -77,15 +78,25 @@ func StartStack(ctx context.Context, cfg RunConfig, sink system.CompletionSink) 
 	}
 	st.Links[netem.ClientAPI] = l
 
-	work, _ := system.ParseWork(cfg.Work)
+	return st, nil
+}
+
+// StartWorkers starts the worker slots. It is separate from StartStack so that links are
+// measured on a quiet system: 50 slots whose long polls all return at once would add
+// their scheduling noise to a 10 ms link's measurement.
+func (st *Stack) StartWorkers(ctx context.Context, cfg RunConfig, sink system.CompletionSink) error {
+	work, err := system.ParseWork(cfg.Work)
+	if err != nil {
+		return err
+	}
 	st.Worker, err = system.StartWorker(ctx, system.WorkerOptions{
 		Endpoint: st.via(netem.WorkerFaktory), Poll: cfg.Poll, Concurrency: cfg.WorkerConcurrency,
 		PollInterval: cfg.PollInterval, Work: work, Sink: sink,
 	})
 	if err != nil {
-		return nil, envErr("start workers", err)
+		return fmt.Errorf("%w: start workers: %w", ErrEnvironment, err)
 	}
-	return st, nil
+	return nil
 }
 
 // via is the Faktory endpoint seen through a link.
@@ -100,7 +111,9 @@ func (st *Stack) WarmAPIPool(ctx context.Context, n int) error {
 	return st.apiPool.Warm(ctx, n)
 }
 
-// MeasureLinks measures every link's RTT (in parallel, samples each) as the parts see it.
+// MeasureLinks measures every link's RTT (median of samples round trips) as the parts see
+// it. The links are probed side by side: measured one after the other they read higher,
+// because an idle process wakes more slowly than a busy one (as it is under load).
 func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link, error) {
 	out := make([]reports.Link, len(netem.LinkNames))
 	errs := make([]error, len(netem.LinkNames))
