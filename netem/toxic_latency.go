@@ -96,4 +96,3 @@ func sleepUntil(timer *time.Timer, due time.Time, interrupt <-chan struct{}) boo
 	}
 	return true
 }
-
