@@ -40,14 +40,17 @@ type Recorder struct {
 	completed  int
 	failed     int
 	duplicated int
-	errors     int
 	foreign    int
 	earlyPick  int // pickups that happened before the enqueue call was answered
-	firstStart time.Time
-	lastAnswer time.Time
-	lastFinish time.Time
-	changed    chan struct{}
-	lastErr    error
+	// failedCalls counts enqueue calls without a usable answer; lateAccepted the jobs that
+	// completed although no answer accepted them (Faktory had them after all).
+	failedCalls  int
+	lateAccepted int
+	firstStart   time.Time
+	lastAnswer   time.Time
+	lastFinish   time.Time
+	changed      chan struct{}
+	lastErr      error
 }
 
 // NewRecorder returns a recorder for the run id (jobs of other runs are ignored).
@@ -102,8 +105,7 @@ func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected [
 	}
 	for _, id := range rejected {
 		if st := r.jobs[id]; st != nil && st.phase == phaseSent {
-			st.phase = phaseRejected
-			r.errors++
+			r.settle(st, phaseRejected)
 		}
 	}
 	for _, id := range accepted {
@@ -116,7 +118,7 @@ func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected [
 		if st.early != nil {
 			c := st.early
 			st.early = nil
-			r.finish(st, *c)
+			r.finish(st, *c, true)
 		}
 	}
 	r.notify()
@@ -127,14 +129,34 @@ func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected [
 func (r *Recorder) CallFailed(rids []string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.errors++
+	r.failedCalls++
 	r.lastErr = err
 	for _, id := range rids {
 		if st := r.jobs[id]; st != nil && st.phase == phaseSent {
-			st.phase = phaseUnknown
+			r.settle(st, phaseUnknown)
 		}
 	}
 	r.notify()
+}
+
+// settle marks a job whose call did not accept it; a completion already seen proves that
+// Faktory had it after all. The caller holds mu.
+func (r *Recorder) settle(st *jobState, phase jobPhase) {
+	st.phase = phase
+	if st.early != nil {
+		c := st.early
+		st.early = nil
+		r.acceptLate(st, c)
+	}
+}
+
+// acceptLate counts a job that completed although no answer accepted it. Its pickup is
+// not recorded: there is no answer time to measure it from. The caller holds mu.
+func (r *Recorder) acceptLate(st *jobState, c *system.Completion) {
+	st.phase = phaseAccepted
+	r.accepted++
+	r.lateAccepted++
+	r.finish(st, *c, false)
 }
 
 // Complete is called by workers for every job they ran.
@@ -157,19 +179,15 @@ func (r *Recorder) Complete(c system.Completion) {
 		r.duplicated++
 		return
 	case phaseUnknown, phaseRejected:
-		// Faktory had it after all.
-		if st.done == 0 {
-			r.accepted++
-			st.answered = c.Started
-		}
-		st.phase = phaseAccepted
+		r.acceptLate(st, &c) // Faktory had it after all
+	default:
+		r.finish(st, c, true)
 	}
-	r.finish(st, c)
 	r.notify()
 }
 
 // finish records a completion of an accepted job; the caller holds mu.
-func (r *Recorder) finish(st *jobState, c system.Completion) {
+func (r *Recorder) finish(st *jobState, c system.Completion, withPickup bool) {
 	st.done++
 	if st.done > 1 {
 		r.duplicated++
@@ -180,11 +198,13 @@ func (r *Recorder) finish(st *jobState, c system.Completion) {
 	} else {
 		r.completed++
 	}
-	pickup := c.Started.Sub(st.answered)
-	if pickup < 0 {
-		r.earlyPick++
+	if withPickup {
+		pickup := c.Started.Sub(st.answered)
+		if pickup < 0 {
+			r.earlyPick++
+		}
+		r.record(reports.PointPickup, pickup)
 	}
-	r.record(reports.PointPickup, pickup)
 	r.record(reports.PointEndToEnd, c.Finished.Sub(st.intended))
 	if c.Finished.After(r.lastFinish) {
 		r.lastFinish = c.Finished
@@ -219,6 +239,20 @@ func (r *Recorder) Drain(ctx context.Context) error {
 	}
 }
 
+// Settle ends the run's accounting: a job whose call never returned (an interrupted run)
+// but which a worker ran counts as accepted late. Call it once the load has stopped.
+func (r *Recorder) Settle() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, st := range r.jobs {
+		if st.phase == phaseSent && st.early != nil {
+			c := st.early
+			st.early = nil
+			r.acceptLate(st, c)
+		}
+	}
+}
+
 // Snapshot is the recorder's state at the end of a run.
 type Snapshot struct {
 	Jobs       reports.Jobs
@@ -228,20 +262,33 @@ type Snapshot struct {
 	LastFinish time.Time
 	EarlyPick  int
 	Foreign    int
-	LastErr    error
+	// FailedCalls: enqueue calls without a usable answer. LateAccepted: jobs that
+	// completed although no answer accepted them.
+	FailedCalls  int
+	LateAccepted int
+	LastErr      error
 }
 
 // Snapshot copies the counts and histograms; requested is what the driver meant to send.
 func (r *Recorder) Snapshot(requested int) Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// errors: jobs no answer accepted and no worker ran (refused, or their call failed or
+	// never returned), so requested = accepted + errors + never sent.
+	errs := 0
+	for _, st := range r.jobs {
+		if st.phase != phaseAccepted && st.done == 0 {
+			errs++
+		}
+	}
 	s := Snapshot{
 		Hist:       map[string]*hdrhistogram.Histogram{},
 		FirstStart: r.firstStart, LastAnswer: r.lastAnswer, LastFinish: r.lastFinish,
 		EarlyPick: r.earlyPick, Foreign: r.foreign, LastErr: r.lastErr,
+		FailedCalls: r.failedCalls, LateAccepted: r.lateAccepted,
 		Jobs: reports.Jobs{
 			Requested: requested, Accepted: r.accepted, Completed: r.completed,
-			Failed: r.failed, Duplicated: r.duplicated, Errors: r.errors,
+			Failed: r.failed, Duplicated: r.duplicated, Errors: errs,
 			Lost: max(r.accepted-r.completed-r.failed, 0),
 		},
 	}

@@ -158,7 +158,7 @@ func TestRecorderFailedCallButJobRan(t *testing.T) {
 	r.Begin([]string{"a", "b"}, at(0))
 	r.CallFailed([]string{"a", "b"}, boom)
 	s := r.Snapshot(2)
-	wantJobs(t, s, reports.Jobs{Requested: 2, Errors: 1})
+	wantJobs(t, s, reports.Jobs{Requested: 2, Errors: 2})
 	if !errors.Is(s.LastErr, boom) {
 		t.Errorf("LastErr %v, want %v", s.LastErr, boom)
 	}
@@ -265,4 +265,43 @@ func TestRecorderSnapshotIsACopy(t *testing.T) {
 	if got := s.Hist[reports.PointEnqueue].TotalCount(); got != 1 {
 		t.Errorf("an earlier snapshot's histogram changed: count %d, want 1", got)
 	}
+}
+
+// A worker ran the job before its call failed (or refused it): Faktory had it, so it is
+// accepted and completed, with an end-to-end latency but no pickup (no answer time).
+func TestRecorderEarlyCompletionThenCallFailed(t *testing.T) {
+	for _, failed := range []bool{true, false} {
+		r := NewRecorder(testRun)
+		r.Begin([]string{"a", "b"}, at(0))
+		r.Complete(done("a", 3, 4))
+		if failed {
+			r.CallFailed([]string{"a", "b"}, errors.New("read timeout"))
+		} else {
+			r.Call(at(0), at(0), at(10), nil, []string{"a", "b"}, false)
+		}
+		s := r.Snapshot(2)
+		wantJobs(t, s, reports.Jobs{Requested: 2, Accepted: 1, Completed: 1, Errors: 1})
+		if s.LateAccepted != 1 {
+			t.Errorf("failed=%v: LateAccepted %d, want 1", failed, s.LateAccepted)
+		}
+		if got := histCount(t, s, reports.PointPickup); got != 0 {
+			t.Errorf("failed=%v: pickup count %d, want 0: there is no answer to measure from", failed, got)
+		}
+		if got := histCount(t, s, reports.PointEndToEnd); got != 1 {
+			t.Errorf("failed=%v: end_to_end count %d, want 1", failed, got)
+		}
+		if r.Pending() != 0 {
+			t.Errorf("failed=%v: Pending %d, want 0", failed, r.Pending())
+		}
+	}
+}
+
+// Settle: an interrupted run's call never returned, but its job ran.
+func TestRecorderSettle(t *testing.T) {
+	r := NewRecorder(testRun)
+	r.Begin([]string{"a", "b"}, at(0))
+	r.Complete(done("a", 3, 4))
+	wantJobs(t, r.Snapshot(2), reports.Jobs{Requested: 2, Errors: 2})
+	r.Settle()
+	wantJobs(t, r.Snapshot(2), reports.Jobs{Requested: 2, Accepted: 1, Completed: 1, Errors: 1})
 }

@@ -35,7 +35,7 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	out := reports.Run{Name: cfg.DisplayName(), Config: resultConfig(cfg)}
 
 	log.Info("starting stack", "run", out.Name)
-	st, err := StartStack(ctx, cfg)
+	st, err := StartStack(ctx, cfg, "wfbench-"+runID)
 	if err != nil {
 		return out, err
 	}
@@ -58,7 +58,7 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 			return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
 		}
 	case TargetFaktory:
-		ft, err := newFaktoryTarget(st.via(netem.ClientFaktory), runID, cfg.Concurrency)
+		ft, err := newFaktoryTarget(st.via(netem.ClientFaktory), runID, st.Queue, cfg.Concurrency)
 		if err != nil {
 			return out, err
 		}
@@ -91,6 +91,7 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 		out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
 	}
 	cancel()
+	rec.Settle()
 	snap := rec.Snapshot(d.sent())
 	if out.Interrupted {
 		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d of %d jobs; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, plannedJobs(cfg), snap.Jobs.Lost))
@@ -149,8 +150,14 @@ func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd 
 	if s.Foreign > 0 {
 		out.Notes = append(out.Notes, fmt.Sprintf("%d completions of jobs this run did not send were ignored", s.Foreign))
 	}
-	if s.LastErr != nil {
-		out.Notes = append(out.Notes, fmt.Sprintf("%d enqueue calls failed; last error: %v", s.Jobs.Errors, s.LastErr))
+	if s.FailedCalls > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d enqueue calls got no usable answer; last error: %v", s.FailedCalls, s.LastErr))
+	}
+	if s.LateAccepted > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d jobs completed although their enqueue call failed or refused them: counted as accepted, without a pickup latency", s.LateAccepted))
+	}
+	if s.Jobs.Errors > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d jobs were not accepted (refused, or their call failed) and never ran", s.Jobs.Errors))
 	}
 	if out.Model.BeatsFloor {
 		out.Notes = append(out.Notes, "measured faster than the network floor: this is a measurement error, not a win")

@@ -20,6 +20,7 @@ type Stack struct {
 	Links   map[string]*netem.Link
 	API     *system.API
 	Worker  *system.Worker
+	Queue   string // the run's own Faktory queue
 
 	apiPool *system.Pool
 }
@@ -30,8 +31,8 @@ var ErrEnvironment = errors.New("environment")
 
 // StartStack brings up the broker, the links and the API for cfg (the workers come with
 // StartWorkers). On error everything started is stopped.
-func StartStack(ctx context.Context, cfg RunConfig) (_ *Stack, err error) {
-	st := &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies()}
+func StartStack(ctx context.Context, cfg RunConfig, queue string) (_ *Stack, err error) {
+	st := &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies(), Queue: queue}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -68,7 +69,7 @@ func StartStack(ctx context.Context, cfg RunConfig) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st.API = system.NewAPI(st.apiPool, system.APIOptions{MaxBatch: cfg.MaxBatch})
+	st.API = system.NewAPI(st.apiPool, system.APIOptions{MaxBatch: cfg.MaxBatch, Queue: queue})
 	if err := st.API.Start(""); err != nil {
 		return nil, envErr("start API", err)
 	}
@@ -91,7 +92,7 @@ func (st *Stack) StartWorkers(ctx context.Context, cfg RunConfig, sink system.Co
 	}
 	st.Worker, err = system.StartWorker(ctx, system.WorkerOptions{
 		Endpoint: st.via(netem.WorkerFaktory), Poll: cfg.Poll, Concurrency: cfg.WorkerConcurrency,
-		PollInterval: cfg.PollInterval, Work: work, Sink: sink,
+		PollInterval: cfg.PollInterval, Work: work, Sink: sink, Queue: st.Queue,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: start workers: %w", ErrEnvironment, err)
@@ -150,7 +151,12 @@ func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link,
 // and the broker, in that order, so nothing is left running.
 func (st *Stack) Close() {
 	if st.Worker != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		// A slot may be inside Faktory's 2 s long poll, whose answer then crosses the link.
+		wait := 3 * time.Second
+		if l := st.Links[netem.WorkerFaktory]; l != nil {
+			wait += l.Spec().RTT + l.Spec().Jitter
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		_ = st.Worker.Stop(ctx)
 		cancel()
 	}
@@ -165,7 +171,22 @@ func (st *Stack) Close() {
 	st.Proxies.Close()
 	if st.Broker != nil {
 		_ = st.Broker.Stop()
+	} else if st.Queue != "" {
+		st.removeQueue()
 	}
+}
+
+// removeQueue drops the run's queue from an external Faktory, so a run leaves nothing
+// behind (jobs a drain gave up on included).
+func (st *Stack) removeQueue() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := st.Faktory.Dial(ctx)
+	if err != nil {
+		return
+	}
+	_ = c.RemoveQueues(st.Queue)
+	_ = c.Close()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,11 +104,7 @@ func (t *apiTarget) enqueue(ctx context.Context, c call) ([]string, []string, er
 	if err := json.Unmarshal(data, &ans); err != nil {
 		return nil, nil, fmt.Errorf("POST %s: parse answer: %w", path, err)
 	}
-	var rejected []string
-	for id := range ans.Rejected {
-		rejected = append(rejected, id)
-	}
-	return ans.RequestIDs, rejected, nil
+	return ans.RequestIDs, slices.Collect(maps.Keys(ans.Rejected)), nil
 }
 
 // warm opens n keep-alive connections by sending n overlapping pings.
@@ -134,22 +132,23 @@ func (t *apiTarget) close() { t.hc.CloseIdleConnections() }
 
 // faktoryTarget pushes straight to Faktory: PUSH for one job, PUSHB for more.
 type faktoryTarget struct {
-	pool *system.Pool
-	run  string
+	pool  *system.Pool
+	run   string
+	queue string
 }
 
-func newFaktoryTarget(ep system.Endpoint, run string, conns int) (*faktoryTarget, error) {
+func newFaktoryTarget(ep system.Endpoint, run, queue string, conns int) (*faktoryTarget, error) {
 	p, err := system.NewPool(ep, conns)
 	if err != nil {
 		return nil, err
 	}
-	return &faktoryTarget{pool: p, run: run}, nil
+	return &faktoryTarget{pool: p, run: run, queue: queue}, nil
 }
 
 func (t *faktoryTarget) enqueue(ctx context.Context, c call) ([]string, []string, error) {
 	jobs := make([]*faktory.Job, len(c.args))
 	for i, a := range c.args {
-		jobs[i] = system.NewJob(system.Operations[c.types[i]], a, t.run)
+		jobs[i] = system.NewJob(system.Operations[c.types[i]], a, t.run, t.queue)
 	}
 	if len(jobs) == 1 {
 		err := t.pool.With(ctx, func(cl *faktory.Client) error { return cl.Push(jobs[0]) })
@@ -158,24 +157,17 @@ func (t *faktoryTarget) enqueue(ctx context.Context, c call) ([]string, []string
 		}
 		return c.rids(), nil, nil
 	}
+	var accepted []string
 	var refused map[string]string
 	err := t.pool.With(ctx, func(cl *faktory.Client) error {
 		var err error
-		refused, err = cl.PushBulk(jobs)
+		_, accepted, refused, err = system.PushBatch(cl, jobs, c.rids())
 		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("PUSHB of %d: %w", len(jobs), err)
+		return nil, nil, err
 	}
-	var accepted, rejected []string
-	for i, j := range jobs {
-		if _, bad := refused[j.Jid]; bad {
-			rejected = append(rejected, c.args[i].RequestID)
-		} else {
-			accepted = append(accepted, c.args[i].RequestID)
-		}
-	}
-	return accepted, rejected, nil
+	return accepted, slices.Collect(maps.Keys(refused)), nil
 }
 
 func (t *faktoryTarget) warm(ctx context.Context, n int) error { return t.pool.Warm(ctx, n) }

@@ -1,6 +1,7 @@
 package system
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ type API struct {
 	Pool     *Pool
 	MaxBatch int   // FAKTORY_MAX_BATCH_SIZE: larger batches get 413
 	MaxBody  int64 // request body limit in bytes
+	Queue    string
 
 	srv  *http.Server
 	addr string
@@ -32,6 +34,7 @@ type API struct {
 type APIOptions struct {
 	MaxBatch int
 	MaxBody  int64
+	Queue    string // "" = DefaultQueue
 }
 
 // NewAPI returns an API enqueueing through pool.
@@ -42,7 +45,7 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 8 << 20
 	}
-	return &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody}
+	return &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue)}
 }
 
 // Handler routes the API's endpoints.
@@ -127,7 +130,7 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	job := NewJob(jobType, args, r.Header.Get(HeaderRun))
+	job := NewJob(jobType, args, r.Header.Get(HeaderRun), a.Queue)
 	err = a.Pool.With(r.Context(), func(c *faktory.Client) error { return c.Push(job) })
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue %s: %v", jobType, err))
@@ -163,33 +166,21 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("jobs[%d]: %v", i, err))
 			return
 		}
-		jobs[i], rids[i] = NewJob(jobType, args, run), args.RequestID
+		jobs[i], rids[i] = NewJob(jobType, args, run, a.Queue), args.RequestID
 	}
-	var rejected map[string]string
+	var resp struct {
+		JobIDs     []string          `json:"job_ids"`
+		RequestIDs []string          `json:"request_ids"`
+		Rejected   map[string]string `json:"rejected,omitempty"` // request_id → Faktory's reason
+	}
 	err := a.Pool.With(r.Context(), func(c *faktory.Client) error {
 		var err error
-		rejected, err = c.PushBulk(jobs)
+		resp.JobIDs, resp.RequestIDs, resp.Rejected, err = PushBatch(c, jobs, rids)
 		return err
 	})
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue batch of %d: %v", len(jobs), err))
 		return
-	}
-	resp := struct {
-		JobIDs     []string          `json:"job_ids"`
-		RequestIDs []string          `json:"request_ids"`
-		Rejected   map[string]string `json:"rejected,omitempty"` // request_id → Faktory's reason
-	}{JobIDs: make([]string, 0, len(jobs)), RequestIDs: make([]string, 0, len(jobs))}
-	for i, j := range jobs {
-		if reason, bad := rejected[j.Jid]; bad {
-			if resp.Rejected == nil {
-				resp.Rejected = map[string]string{}
-			}
-			resp.Rejected[rids[i]] = reason
-			continue
-		}
-		resp.JobIDs = append(resp.JobIDs, j.Jid)
-		resp.RequestIDs = append(resp.RequestIDs, rids[i])
 	}
 	writeJSON(w, http.StatusAccepted, resp)
 }
@@ -204,6 +195,30 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "faktory_rtt_ms": float64(time.Since(start).Microseconds()) / 1000})
+}
+
+// PushBatch pushes jobs in one PUSHB round trip. rids[i] is jobs[i]'s request id; the
+// result splits them into accepted (with their job ids) and refused (with Faktory's
+// reason).
+func PushBatch(c *faktory.Client, jobs []*faktory.Job, rids []string) (jids, accepted []string, refused map[string]string, err error) {
+	failed, err := c.PushBulk(jobs)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("PUSHB of %d jobs: %w", len(jobs), err)
+	}
+	jids = make([]string, 0, len(jobs))
+	accepted = make([]string, 0, len(jobs))
+	for i, j := range jobs {
+		if reason, bad := failed[j.Jid]; bad {
+			if refused == nil {
+				refused = map[string]string{}
+			}
+			refused[rids[i]] = reason
+			continue
+		}
+		jids = append(jids, j.Jid)
+		accepted = append(accepted, rids[i])
+	}
+	return jids, accepted, refused, nil
 }
 
 // Ping makes one Faktory round trip that touches neither Redis nor the queues: an unknown

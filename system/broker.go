@@ -67,6 +67,12 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 	}
 	sock := filepath.Join(dir, "redis.sock")
 	stop, err := storage.Boot(dir, sock)
+	if err != nil && stop == nil {
+		// Faktory returns no stop function when redis-server started but then failed
+		// (e.g. to answer a ping); asking again for the registered instance gets one, so
+		// the child is stopped rather than left to run until wfbench exits.
+		stop, _ = storage.Boot(dir, sock)
+	}
 	b.stopRed = stop
 	if err != nil {
 		return fail(fmt.Errorf("boot redis-server for Faktory (log: %s): %w", filepath.Join(dir, "redis.log"), err))

@@ -18,8 +18,9 @@ import (
 type Endpoint struct {
 	Addr           string // host:port to dial (a netem link's address, or the broker's)
 	TLS            bool
+	ServerName     string // TLS: the broker's host name, which a link's address is not
 	Password       string
-	ConnectTimeout time.Duration
+	ConnectTimeout time.Duration // TCP connect and HI/HELLO handshake
 }
 
 // ParseFaktoryURL parses tcp://[:password@]host:port or tcp+tls://..., falling back to
@@ -41,7 +42,7 @@ func ParseFaktoryURL(raw string) (Endpoint, error) {
 	if u.Port() == "" {
 		return Endpoint{}, fmt.Errorf("invalid Faktory URL %q: no port (Faktory's is usually 7419); want %s", raw, form)
 	}
-	ep.Addr = u.Host
+	ep.Addr, ep.ServerName = u.Host, u.Hostname()
 	if u.User != nil {
 		ep.Password, _ = u.User.Password()
 	}
@@ -51,43 +52,80 @@ func ParseFaktoryURL(raw string) (Endpoint, error) {
 	return ep, nil
 }
 
-// Dial opens one Faktory connection (TCP, HI/HELLO handshake).
+// Dial opens one Faktory connection (TCP, HI/HELLO handshake). The handshake is bounded
+// by ConnectTimeout and by ctx: a port that accepts but never says HI cannot hang it.
 func (e Endpoint) Dial(ctx context.Context) (*faktory.Client, error) {
 	timeout := e.ConnectTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
 	d := &ctxDialer{ctx: ctx, d: net.Dialer{Timeout: timeout}}
-	var dialer faktory.Dialer = d
 	if e.TLS {
-		host, _, _ := net.SplitHostPort(e.Addr)
-		dialer = &tlsDialer{ctxDialer: d, cfg: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
+		name := e.ServerName
+		if name == "" {
+			name, _, _ = net.SplitHostPort(e.Addr)
+		}
+		d.tls = &tls.Config{ServerName: name, MinVersion: tls.VersionTLS12}
 	}
 	srv := &faktory.Server{Network: "tcp", Address: e.Addr, Password: e.Password, Timeout: timeout}
-	c, err := faktory.DialWithDialer(srv, e.Password, dialer)
+	c, err := faktory.DialWithDialer(srv, e.Password, d)
+	if d.conn != nil {
+		d.stop()
+		_ = d.conn.SetDeadline(time.Time{}) // Faktory's client sets its own per command
+	}
 	if err != nil {
+		if d.conn != nil {
+			_ = d.conn.Close()
+		}
 		return nil, fmt.Errorf("connect to Faktory at %s: %w", e.Addr, err)
 	}
+	rawConns.Store(c, d.conn)
 	return c, nil
 }
 
+// ctxDialer dials with ctx and keeps the connection, so that the handshake that follows
+// can be bounded and a connection can later be closed under a stuck client.
 type ctxDialer struct {
-	ctx context.Context
-	d   net.Dialer
+	ctx  context.Context
+	d    net.Dialer
+	tls  *tls.Config
+	conn net.Conn
+	stop func() bool
 }
 
 func (c *ctxDialer) Dial(network, addr string) (net.Conn, error) {
-	return c.d.DialContext(c.ctx, network, addr)
+	var conn net.Conn
+	var err error
+	if c.tls != nil {
+		conn, err = (&tls.Dialer{NetDialer: &c.d, Config: c.tls}).DialContext(c.ctx, network, addr)
+	} else {
+		conn, err = c.d.DialContext(c.ctx, network, addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(c.d.Timeout))
+	c.conn = conn
+	c.stop = context.AfterFunc(c.ctx, func() { _ = conn.Close() })
+	return conn, nil
 }
 
-type tlsDialer struct {
-	*ctxDialer
-	cfg *tls.Config
+// rawConns maps a client to its network connection. Faktory's Client.Close writes END
+// into a buffer another goroutine may be using; closing the connection instead is safe
+// from any goroutine and fails that goroutine's command at once.
+var rawConns sync.Map // *faktory.Client → net.Conn
+
+// closeClient closes a client no goroutine is using: END, then the connection.
+func closeClient(c *faktory.Client) {
+	rawConns.Delete(c)
+	_ = c.Close()
 }
 
-func (t *tlsDialer) Dial(network, addr string) (net.Conn, error) {
-	td := &tls.Dialer{NetDialer: &t.ctxDialer.d, Config: t.cfg}
-	return td.DialContext(t.ctxDialer.ctx, network, addr)
+// abortClient closes the connection under a client that may be in use.
+func abortClient(c *faktory.Client) {
+	if v, ok := rawConns.LoadAndDelete(c); ok {
+		_ = v.(net.Conn).Close()
+	}
 }
 
 // Pool is a bounded pool of Faktory connections: at most Size open at once, opened
@@ -146,7 +184,7 @@ func (p *Pool) Get(ctx context.Context) (*faktory.Client, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.closed {
-			_ = c.Close()
+			closeClient(c)
 			<-p.slots
 			return nil, ErrPoolClosed
 		}
@@ -176,7 +214,7 @@ func (p *Pool) Discard(c *faktory.Client) {
 	delete(p.all, c)
 	p.mu.Unlock()
 	if ok {
-		_ = c.Close()
+		closeClient(c)
 		<-p.slots
 	}
 }
@@ -201,23 +239,33 @@ func (p *Pool) With(ctx context.Context, fn func(*faktory.Client) error) error {
 // Warm opens n connections ahead of the measurement, so a pool's first dials are not the
 // thing measured.
 func (p *Pool) Warm(ctx context.Context, n int) error {
-	n = min(n, p.Size())
-	got := make([]*faktory.Client, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { got[i], errs[i] = p.Get(ctx) })
-	}
-	wg.Wait()
+	got, err := openAll(ctx, min(n, p.Size()), p.Get)
 	for _, c := range got {
-		if c != nil {
-			p.Put(c)
-		}
+		p.Put(c)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return fmt.Errorf("warm pool of %d connections: %w", n, err)
 	}
 	return nil
+}
+
+// openAll opens n connections concurrently (in sequence, 50 handshakes over a 100 ms link
+// would take 10 s). It returns those that opened and the joined errors of the others.
+func openAll(ctx context.Context, n int, open func(context.Context) (*faktory.Client, error)) ([]*faktory.Client, error) {
+	clients := make([]*faktory.Client, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { clients[i], errs[i] = open(ctx) })
+	}
+	wg.Wait()
+	opened := clients[:0]
+	for _, c := range clients {
+		if c != nil {
+			opened = append(opened, c)
+		}
+	}
+	return opened, errors.Join(errs...)
 }
 
 // Close closes every connection, idle or in use.
@@ -228,7 +276,7 @@ func (p *Pool) Close() {
 	p.all = map[*faktory.Client]struct{}{}
 	p.mu.Unlock()
 	for c := range all {
-		_ = c.Close()
+		abortClient(c) // some may be in use by a request that outlived its server
 	}
 	for { // idle connections are closed above; drop them so Get cannot hand them out
 		select {

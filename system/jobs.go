@@ -1,6 +1,7 @@
 package system
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,8 +10,10 @@ import (
 	faktory "github.com/contribsys/faktory/client"
 )
 
-// Queue is the Faktory queue the reference system uses.
-const Queue = "default"
+// DefaultQueue is the Faktory queue the reference system uses unless told otherwise (a
+// benchmark run uses a queue of its own, so that on a shared Faktory its workers never
+// take another application's jobs).
+const DefaultQueue = "default"
 
 // Job types (the analysis' four math jobs).
 const (
@@ -33,8 +36,9 @@ const (
 	CustomRun = "wfbench_run" // run id, so a recorder ignores other runs' jobs
 )
 
-// ReserveFor is the reservation benchmark jobs ask for: Faktory's minimum, so a killed
-// worker's jobs come back within a run rather than after Faktory's 30-minute default.
+// ReserveFor is the reservation benchmark jobs ask for: Faktory's minimum (60 s), so a
+// killed worker's jobs come back after a minute rather than after Faktory's 30-minute
+// default (a run's drain must be longer than that to see them).
 const ReserveFor = 60
 
 // MathArgs is the single argument of every math job.
@@ -65,10 +69,10 @@ func Compute(jobType string, a MathArgs) (float64, error) {
 	return 0, fmt.Errorf("unknown job type %q", jobType)
 }
 
-// NewJob builds the Faktory job for one math call.
-func NewJob(jobType string, a MathArgs, run string) *faktory.Job {
+// NewJob builds the Faktory job for one math call, on queue ("" = DefaultQueue).
+func NewJob(jobType string, a MathArgs, run, queue string) *faktory.Job {
 	j := faktory.NewJob(jobType, map[string]any{"a": a.A, "b": a.B, "request_id": a.RequestID})
-	j.Queue = Queue
+	j.Queue = cmp.Or(queue, DefaultQueue)
 	j.ReserveFor = ReserveFor
 	retry := 0 // a benchmark job that fails is counted, not retried behind the recorder's back
 	j.Retry = &retry

@@ -33,7 +33,7 @@ func (p *FaktoryProbe) Probe(ctx context.Context) (time.Duration, error) {
 	}
 	start := time.Now()
 	if err := Ping(p.c); err != nil {
-		_ = p.c.Close()
+		closeClient(p.c)
 		p.c = nil
 		return 0, err
 	}
@@ -43,7 +43,7 @@ func (p *FaktoryProbe) Probe(ctx context.Context) (time.Duration, error) {
 // Close closes the probe's connection.
 func (p *FaktoryProbe) Close() {
 	if p.c != nil {
-		_ = p.c.Close()
+		closeClient(p.c)
 		p.c = nil
 	}
 }
@@ -60,6 +60,9 @@ type HTTPProbe struct {
 // NewHTTPProbe returns a probe of http://addr/ping.
 func NewHTTPProbe(addr string) *HTTPProbe { return &HTTPProbe{addr: addr} }
 
+// probeTimeout bounds one probe when the caller's context has no deadline.
+const probeTimeout = 30 * time.Second
+
 var pingRequest = []byte("GET /ping HTTP/1.1\r\nHost: wfbench\r\nUser-Agent: wfbench-probe\r\n\r\n")
 
 // Probe performs one request/response round trip (dialing first, unmeasured, if needed).
@@ -72,9 +75,14 @@ func (p *HTTPProbe) Probe(ctx context.Context) (time.Duration, error) {
 		}
 		p.c, p.r = c, bufio.NewReader(c)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = p.c.SetDeadline(dl)
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(probeTimeout)
 	}
+	conn := p.c
+	_ = conn.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
 	start := time.Now()
 	if _, err := p.c.Write(pingRequest); err != nil {
 		p.Close()

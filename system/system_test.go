@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -386,9 +387,9 @@ func TestParseFaktoryURL(t *testing.T) {
 		want Endpoint
 		err  string // substring; "" = success
 	}{
-		{raw: "tcp://localhost:7419", want: Endpoint{Addr: "localhost:7419", Password: "fromenv"}},
-		{raw: "tcp+tls://:secret@faktory.example:7420", want: Endpoint{Addr: "faktory.example:7420", TLS: true, Password: "secret"}},
-		{raw: "tcp://127.0.0.1:1", want: Endpoint{Addr: "127.0.0.1:1", Password: "fromenv"}},
+		{raw: "tcp://localhost:7419", want: Endpoint{Addr: "localhost:7419", ServerName: "localhost", Password: "fromenv"}},
+		{raw: "tcp+tls://:secret@faktory.example:7420", want: Endpoint{Addr: "faktory.example:7420", TLS: true, ServerName: "faktory.example", Password: "secret"}},
+		{raw: "tcp://127.0.0.1:1", want: Endpoint{Addr: "127.0.0.1:1", ServerName: "127.0.0.1", Password: "fromenv"}},
 		{raw: "http://localhost:7419", err: `scheme "http"`},
 		{raw: "redis://localhost:7419", err: `scheme "redis"`},
 		{raw: "tcp://localhost", err: "no port"},
@@ -488,9 +489,9 @@ func TestCompute(t *testing.T) {
 }
 
 func TestNewJobRoundTrip(t *testing.T) {
-	j := NewJob(JobAdd, MathArgs{A: 1.5, B: 2, RequestID: "rid"}, "run-1")
-	if j.Queue != Queue || j.ReserveFor != ReserveFor || j.Retry == nil || *j.Retry != 0 {
-		t.Errorf("job %+v: want queue %s, reserve_for %d, retry 0", j, Queue, ReserveFor)
+	j := NewJob(JobAdd, MathArgs{A: 1.5, B: 2, RequestID: "rid"}, "run-1", "")
+	if j.Queue != DefaultQueue || j.ReserveFor != ReserveFor || j.Retry == nil || *j.Retry != 0 {
+		t.Errorf("job %+v: want queue %s, reserve_for %d, retry 0", j, DefaultQueue, ReserveFor)
 	}
 	// Through JSON, as Faktory hands it to a worker.
 	data, err := json.Marshal(j)
@@ -709,7 +710,7 @@ func TestWorkerRunsEveryJobOnce(t *testing.T) {
 	rids := make([]string, n)
 	for i := range jobs {
 		rids[i] = fmt.Sprintf("w%d", i)
-		jobs[i] = NewJob(JobAdd, MathArgs{A: float64(i), B: 1, RequestID: rids[i]}, "")
+		jobs[i] = NewJob(JobAdd, MathArgs{A: float64(i), B: 1, RequestID: rids[i]}, "", "")
 	}
 	if rejected, err := c.PushBulk(jobs); err != nil || len(rejected) != 0 {
 		t.Fatalf("PUSHB: %v %v", rejected, err)
@@ -749,10 +750,45 @@ func TestWorkerRunsEveryJobOnce(t *testing.T) {
 		Queues map[string]int `json:"queues"`
 	}
 	_ = json.Unmarshal(raw, &fk)
-	if fk.Queues[Queue] != 0 {
-		t.Errorf("queue %s holds %d jobs after all completed: %s", Queue, fk.Queues[Queue], raw)
+	if fk.Queues[DefaultQueue] != 0 {
+		t.Errorf("queue %s holds %d jobs after all completed: %s", DefaultQueue, fk.Queues[DefaultQueue], raw)
 	}
 	if !bytes.Contains(raw, []byte("queues")) {
 		t.Errorf("INFO has no queue sizes: %s", raw)
+	}
+}
+
+// A port that accepts but never says HI must not hang a dial: the handshake is bounded by
+// the connect timeout, and by the caller's context.
+func TestDialSilentServerIsBounded(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, silent
+		}
+	}()
+	defer func() {
+		for len(accepted) > 0 {
+			(<-accepted).Close()
+		}
+	}()
+	ep := Endpoint{Addr: l.Addr().String(), ConnectTimeout: 200 * time.Millisecond}
+	if _, err := ep.Dial(context.Background()); err == nil {
+		t.Fatal("dial to a silent server succeeded")
+	}
+	ep.ConnectTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-accepted; cancel() }()
+	if _, err := ep.Dial(ctx); err == nil {
+		t.Fatal("dial to a silent server succeeded after cancel")
 	}
 }

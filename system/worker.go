@@ -1,6 +1,7 @@
 package system
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,11 +47,13 @@ type WorkerOptions struct {
 	PollInterval time.Duration // sleep after an empty FETCH (WORKER_POLL_INTERVAL)
 	Work         Work
 	Sink         CompletionSink
+	Queue        string // "" = DefaultQueue
 }
 
 // Worker runs fetch slots against Faktory.
 type Worker struct {
 	opts     WorkerOptions
+	queue    string
 	stopping chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -74,11 +77,12 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	if o.PollInterval < 0 {
 		return nil, fmt.Errorf("worker poll interval %s: want 0 or more", o.PollInterval)
 	}
-	w := &Worker{opts: o, stopping: make(chan struct{}), conns: map[*faktory.Client]struct{}{}}
-	// Dial the slots in parallel: in sequence, 50 handshakes over a 100 ms link would take
-	// 10 s before the first job.
-	clients, err := dialAll(ctx, o.Endpoint, o.Concurrency)
+	w := &Worker{opts: o, queue: cmp.Or(o.Queue, DefaultQueue), stopping: make(chan struct{}), conns: map[*faktory.Client]struct{}{}}
+	clients, err := openAll(ctx, o.Concurrency, o.Endpoint.Dial)
 	if err != nil {
+		for _, c := range clients {
+			closeClient(c)
+		}
 		return nil, fmt.Errorf("start worker (%d slots): %w", o.Concurrency, err)
 	}
 	for _, c := range clients {
@@ -93,9 +97,9 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 func (w *Worker) Busy() int { return int(w.busy.Load()) }
 
 // Stop stops fetching, lets in-flight jobs finish and be ACKed, and closes the
-// connections. A FETCH waiting in Faktory's long poll returns within 2 s; if ctx ends
-// first, connections are closed under it (an unACKed job is requeued by Faktory after
-// its reservation).
+// connections. A FETCH waiting in Faktory's long poll returns within 2 s plus one RTT;
+// if ctx ends first, the connections are closed under the slots (an unACKed job is
+// requeued by Faktory after its reservation) and Stop waits at most abortWait more.
 func (w *Worker) Stop(ctx context.Context) error {
 	w.stopOnce.Do(func() { close(w.stopping) })
 	done := make(chan struct{})
@@ -104,15 +108,22 @@ func (w *Worker) Stop(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		w.mu.Lock()
-		for c := range w.conns {
-			_ = c.Close()
-		}
-		w.mu.Unlock()
-		<-done
+	}
+	w.mu.Lock()
+	for c := range w.conns {
+		abortClient(c)
+	}
+	w.mu.Unlock()
+	select {
+	case <-done:
 		return fmt.Errorf("stop worker: %w (connections closed under in-flight commands)", ctx.Err())
+	case <-time.After(abortWait):
+		return fmt.Errorf("stop worker: %d slots still busy %s after their connections were closed (a job's work or the completion sink is stuck)", w.Busy(), abortWait)
 	}
 }
+
+// abortWait bounds Stop after the connections were closed.
+const abortWait = 5 * time.Second
 
 func (w *Worker) track(c *faktory.Client) {
 	w.mu.Lock()
@@ -124,7 +135,7 @@ func (w *Worker) untrack(c *faktory.Client) {
 	w.mu.Lock()
 	delete(w.conns, c)
 	w.mu.Unlock()
-	_ = c.Close()
+	closeClient(c)
 }
 
 func (w *Worker) stopped() bool {
@@ -147,7 +158,7 @@ func (w *Worker) fixedSlot(c *faktory.Client) {
 	}()
 	backoff := newBackoff()
 	for !w.stopped() {
-		job, err := c.Fetch(Queue)
+		job, err := c.Fetch(w.queue)
 		if err != nil {
 			if w.stopped() {
 				return
@@ -252,24 +263,4 @@ func (b *backoff) next() time.Duration {
 	b.n++
 	d = min(d, ceiling)
 	return d/2 + rand.N(d/2+1)
-}
-
-// dialAll opens n connections concurrently; on any failure it closes those it opened.
-func dialAll(ctx context.Context, ep Endpoint, n int) ([]*faktory.Client, error) {
-	clients := make([]*faktory.Client, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { clients[i], errs[i] = ep.Dial(ctx) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, c := range clients {
-			if c != nil {
-				_ = c.Close()
-			}
-		}
-		return nil, err
-	}
-	return clients, nil
 }
