@@ -60,6 +60,15 @@ func Plan(topology string, rtt, jitter time.Duration, overrides []Spec) (map[str
 	return plan, nil
 }
 
+// String is the --link form of the spec.
+func (s Spec) String() string {
+	out := s.Name + "=" + s.RTT.String()
+	if s.Jitter > 0 {
+		out += ",jitter=" + s.Jitter.String()
+	}
+	return out
+}
+
 // ParseLink parses a --link value: NAME=RTT[,jitter=DURATION], e.g.
 // "api-faktory=20ms,jitter=2ms".
 func ParseLink(s string) (Spec, error) {

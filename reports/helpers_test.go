@@ -55,7 +55,7 @@ func testResult(t *testing.T) *Result {
 		DurationS:  Durations{Enqueue: 1.25, Total: 1.5},
 		Throughput: Throughput{EnqueueJobsPerS: 800, CompletedJobsPerS: 666.7},
 		Model: Model{RoundTripsPerJob: 1, NetworkFloorS: 1, Efficiency: 0.8, FloorJobsPerS: 1000,
-			EnqueueRTTMS: 1},
+			EnqueueRTTMS: 1, MeasuredEnqueueRTTMS: 1.08},
 	}
 	withHist(t, &fast, PointEnqueue, uniform(t, 1100, 1, 1000))
 	withHist(t, &fast, PointPickup, uniform(t, 200, 2, 1000))
@@ -70,7 +70,7 @@ func testResult(t *testing.T) *Result {
 	slow.DurationS = Durations{Enqueue: 0.9, Total: 1.2}
 	slow.Throughput = Throughput{EnqueueJobsPerS: 1111.1, CompletedJobsPerS: 832.5}
 	slow.Model = Model{RoundTripsPerJob: 0.01, NetworkFloorS: 1, Efficiency: 1.11, FloorJobsPerS: 1000,
-		EnqueueRTTMS: 100, BeatsFloor: true}
+		EnqueueRTTMS: 100, MeasuredEnqueueRTTMS: 100.4, BeatsFloor: true}
 	slow.LatencyMS, slow.Histograms = nil, nil
 	withHist(t, &slow, PointEnqueue, uniform(t, 100000, 1, 1000))
 	withHist(t, &slow, PointPickup, uniform(t, 300, 1, 1000))
@@ -96,7 +96,7 @@ func testResult(t *testing.T) *Result {
 	far.DurationS = Durations{Enqueue: 101, Total: 101.3}
 	far.Throughput = Throughput{EnqueueJobsPerS: 9.9, CompletedJobsPerS: 9.87}
 	far.Model = Model{RoundTripsPerJob: 1, NetworkFloorS: 100, Efficiency: 0.99, FloorJobsPerS: 10,
-		EnqueueRTTMS: 100}
+		EnqueueRTTMS: 100, MeasuredEnqueueRTTMS: 101.2}
 	far.LatencyMS, far.Histograms = nil, nil
 	withHist(t, &far, PointEnqueue, uniform(t, 100500, 1, 1000))
 	withHist(t, &far, PointPickup, uniform(t, 200, 2, 1000))

@@ -178,11 +178,9 @@ func (m *mdWriter) model(r *Run) {
 	if md.FloorJobsPerS > 0 {
 		floorRate = fmtRate(md.FloorJobsPerS)
 	}
-	// The measured enqueue RTT is only unambiguous with a single link; with several,
-	// which ones the call crosses is the topology's business and the Links table has them.
 	measRTT := "-"
-	if len(r.Links) == 1 {
-		measRTT = fmtMS(r.Links[0].MeasuredRTTMS)
+	if md.MeasuredEnqueueRTTMS > 0 {
+		measRTT = fmtMS(md.MeasuredEnqueueRTTMS)
 	}
 	m.p("### Model vs measured\n\n")
 	m.table([]string{"", "network floor (model)", "measured"}, "lrr", [][]string{
@@ -276,9 +274,9 @@ func runFinding(r *Run) string {
 	switch {
 	case !ok || enq.Count == 0:
 		fmt.Fprintf(&b, "%s: no enqueue call was measured", r.Name)
-	case r.Config.RTTMS > 0 && rtt > 0:
-		fmt.Fprintf(&b, "%s: at %s ms RTT, one enqueue call costs %s ms (p50; %.2f round trips of %s ms)",
-			r.Name, fmtNum(r.Config.RTTMS), fmtMS(enq.P50), enq.P50/rtt, fmtNum(rtt))
+	case rtt > 0:
+		fmt.Fprintf(&b, "%s: at %s ms enqueue RTT, one enqueue call costs %s ms (p50; %.2f round trips of %s ms)",
+			r.Name, fmtNum(rtt), fmtMS(enq.P50), enq.P50/rtt, fmtNum(rtt))
 	default:
 		fmt.Fprintf(&b, "%s: with no added RTT, one enqueue call costs %s ms (p50)", r.Name, fmtMS(enq.P50))
 	}
@@ -358,7 +356,7 @@ func singleDifference(a, b *Config) (field, av, bv string, ok bool) {
 	t := va.Type()
 	n := 0
 	for i := 0; i < t.NumField(); i++ {
-		if !t.Field(i).IsExported() || va.Field(i).Equal(vb.Field(i)) {
+		if !t.Field(i).IsExported() || reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
 			continue
 		}
 		n++

@@ -95,6 +95,8 @@ type Config struct {
 	PoolSize          int     `json:"pool_size,omitempty"`
 	WorkMS            float64 `json:"work_ms,omitempty"`
 	FaktoryURL        string  `json:"faktory_url,omitempty"`
+	// LinkOverrides are the --link settings, e.g. "api-faktory=30ms,jitter=3ms".
+	LinkOverrides []string `json:"link_overrides,omitempty"`
 }
 
 // Link is one network path with its configured and measured round-trip time.
@@ -146,14 +148,16 @@ type Model struct {
 	// Enqueue round trips per job over the WAN (1/batch for a single call path).
 	RoundTripsPerJob float64 `json:"round_trips_per_job"`
 	// NetworkFloorS is the least time the enqueue phase can take: calls in sequence per
-	// client × round trips per call × RTT.
+	// client × (RTT − jitter), the fastest a round trip can be.
 	NetworkFloorS float64 `json:"network_floor_s"`
 	// Efficiency = floor / measured enqueue duration (1.0 = the network is the only cost).
 	Efficiency float64 `json:"efficiency"`
 	// FloorJobsPerS is the enqueue throughput the network allows at most.
 	FloorJobsPerS float64 `json:"floor_jobs_per_s,omitempty"`
-	// EnqueueRTTMS is the RTT a single enqueue call pays (sum of the links it crosses).
-	EnqueueRTTMS float64 `json:"enqueue_rtt_ms,omitempty"`
+	// EnqueueRTTMS is the RTT a single enqueue call pays (sum of the links it crosses);
+	// MeasuredEnqueueRTTMS the same sum of the links' measured RTTs.
+	EnqueueRTTMS         float64 `json:"enqueue_rtt_ms,omitempty"`
+	MeasuredEnqueueRTTMS float64 `json:"measured_enqueue_rtt_ms,omitempty"`
 	// BeatsFloor is set when the measurement is faster than physics allows: a bug.
 	BeatsFloor bool `json:"beats_floor,omitempty"`
 }

@@ -13,7 +13,7 @@ import (
 // make the table wider than most windows.
 var summaryColumns = []struct{ md, term string }{
 	{"run", "run"},
-	{"RTT ms (conf / meas)", "RTT ms\nconf / meas"},
+	{"enqueue RTT ms (conf / meas)", "enqueue RTT ms\nconf / meas"},
 	{"batch", "batch"},
 	{"completed / accepted", "completed\n/ accepted"},
 	{"lost", "lost"},
@@ -44,7 +44,7 @@ func summaryRow(r *Run) []string {
 	e2e, hasE2E := r.LatencyMS[PointEndToEnd]
 	return []string{
 		r.Name,
-		fmtMS(r.Config.RTTMS) + " / " + measuredRTT(r),
+		fmtMS(enqueueRTT(r)) + " / " + measuredRTT(r),
 		fmt.Sprint(r.Config.Batch),
 		fmt.Sprintf("%d / %d", r.Jobs.Completed, r.Jobs.Accepted),
 		fmt.Sprint(r.Jobs.Lost),
@@ -57,10 +57,13 @@ func summaryRow(r *Run) []string {
 	}
 }
 
-// measuredRTT is the first link's measured RTT: the first link is the one the
-// enqueue call crosses first (client -> API or client -> Faktory).
+// measuredRTT is the measured RTT of the links an enqueue call crosses (the model's sum),
+// or, in results without it, the first link's.
 func measuredRTT(r *Run) string {
-	if len(r.Links) == 0 {
+	switch {
+	case r.Model.MeasuredEnqueueRTTMS > 0:
+		return fmtMS(r.Model.MeasuredEnqueueRTTMS)
+	case len(r.Links) == 0:
 		return "-"
 	}
 	return fmtMS(r.Links[0].MeasuredRTTMS)

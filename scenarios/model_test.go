@@ -108,9 +108,26 @@ func TestEnqueueRTT(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Default()
 			cfg.RTT, cfg.Topology, cfg.Target, cfg.Links = rtt, tc.topology, tc.target, tc.links
-			if got := EnqueueRTT(cfg); got != tc.want {
+			if got, _ := EnqueueRTT(cfg); got != tc.want {
 				t.Errorf("EnqueueRTT = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// With jitter a round trip can take RTT − jitter, so that is the floor: a run whose calls
+// all drew short round trips must not be flagged as faster than physics.
+func TestModelJitterFloor(t *testing.T) {
+	cfg := Default()
+	cfg.RTT, cfg.Jitter, cfg.Batch = 100*time.Millisecond, 20*time.Millisecond, 100
+	m := model(cfg, 1000, 850*time.Millisecond) // 10 calls averaging 85 ms
+	if m.BeatsFloor {
+		t.Errorf("10 calls in 850 ms at 100±20 ms flagged as beating the floor: %+v", m)
+	}
+	if want := 0.8; math.Abs(m.NetworkFloorS-want) > 1e-9 {
+		t.Errorf("floor %g s, want %g (10 × (100−20) ms)", m.NetworkFloorS, want)
+	}
+	if m := model(cfg, 1000, 790*time.Millisecond); !m.BeatsFloor {
+		t.Errorf("10 calls in 790 ms at 100±20 ms not flagged: %+v", m)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
@@ -144,6 +145,11 @@ func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd 
 		out.Throughput.CompletedJobsPerS = float64(s.Jobs.Completed+s.Jobs.Failed) / total.Seconds()
 	}
 	out.Model = model(cfg, s.Jobs.Accepted, enq)
+	for _, l := range out.Links {
+		if slices.Contains(EnqueueLinks(cfg), l.Name) {
+			out.Model.MeasuredEnqueueRTTMS += l.MeasuredRTTMS
+		}
+	}
 	if s.EarlyPick > 0 {
 		out.Notes = append(out.Notes, fmt.Sprintf("%d jobs were picked up by a worker before their enqueue call was answered (the answer was still crossing the link); their pickup latency is recorded as 0", s.EarlyPick))
 	}
@@ -164,24 +170,35 @@ func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd 
 	}
 }
 
-// EnqueueRTT is the round-trip time one enqueue call pays, from the configuration: the
-// sum of the links it crosses.
-func EnqueueRTT(cfg RunConfig) time.Duration {
-	plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links)
-	if err != nil {
-		return 0
-	}
+// EnqueueLinks are the links one enqueue call crosses.
+func EnqueueLinks(cfg RunConfig) []string {
 	if cfg.Target == TargetFaktory {
-		return plan[netem.ClientFaktory].RTT
+		return []string{netem.ClientFaktory}
 	}
-	return plan[netem.ClientAPI].RTT + plan[netem.APIFaktory].RTT
+	return []string{netem.ClientAPI, netem.APIFaktory}
 }
 
-// model computes the network floor of the enqueue phase: with C clients in a closed loop
-// each client makes ceil(calls/C) calls in sequence, each at least one enqueue RTT; in the
-// open loop the schedule itself spans (calls-1) intervals plus one RTT.
+// EnqueueRTT is the round-trip time one enqueue call pays, from the configuration (the
+// sum of the links it crosses), and its jitter.
+func EnqueueRTT(cfg RunConfig) (rtt, jitter time.Duration) {
+	plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links)
+	if err != nil {
+		return 0, 0
+	}
+	for _, n := range EnqueueLinks(cfg) {
+		rtt += plan[n].RTT
+		jitter += plan[n].Jitter
+	}
+	return rtt, jitter
+}
+
+// model computes the network floor of the enqueue phase. A round trip takes at least
+// RTT − jitter. With C clients in a closed loop each client makes ceil(calls/C) calls in
+// sequence; in the open loop the schedule itself spans (calls-1) intervals plus one
+// round trip.
 func model(cfg RunConfig, accepted int, measured time.Duration) reports.Model {
-	rtt := EnqueueRTT(cfg)
+	rtt, jitter := EnqueueRTT(cfg)
+	minRTT := max(rtt-jitter, 0)
 	m := reports.Model{RoundTripsPerJob: 1 / float64(cfg.Batch), EnqueueRTTMS: ms(rtt)}
 	if accepted == 0 {
 		return m
@@ -190,14 +207,14 @@ func model(cfg RunConfig, accepted int, measured time.Duration) reports.Model {
 	var floor time.Duration
 	if cfg.OpenLoop() {
 		interval := float64(time.Second) * float64(cfg.Batch) / cfg.Rate
-		floor = time.Duration((calls-1)*interval) + rtt
+		floor = time.Duration((calls-1)*interval) + minRTT
 	} else {
 		perClient := math.Ceil(calls / float64(cfg.Concurrency))
-		floor = time.Duration(perClient) * rtt
+		floor = time.Duration(perClient) * minRTT
 	}
 	m.NetworkFloorS = floor.Seconds()
-	if rtt > 0 {
-		m.FloorJobsPerS = float64(cfg.Concurrency*cfg.Batch) / rtt.Seconds()
+	if minRTT > 0 {
+		m.FloorJobsPerS = float64(cfg.Concurrency*cfg.Batch) / minRTT.Seconds()
 		if cfg.OpenLoop() {
 			m.FloorJobsPerS = math.Min(m.FloorJobsPerS, cfg.Rate)
 		}
@@ -216,6 +233,9 @@ func resultConfig(c RunConfig) reports.Config {
 		Batch: c.Batch, Jobs: c.Jobs, DurationS: c.Duration.Seconds(), Concurrency: c.Concurrency,
 		RatePerS: c.Rate, Poll: c.Poll, WorkerConcurrency: c.WorkerConcurrency,
 		EnqueueMode: c.EnqueueMode, Netem: c.Netem, PoolSize: c.PoolSize, FaktoryURL: redactURL(c.FaktoryURL),
+	}
+	for _, l := range c.Links {
+		rc.LinkOverrides = append(rc.LinkOverrides, l.String())
 	}
 	if w, err := parseWorkMS(c.Work); err == nil {
 		rc.WorkMS = w
