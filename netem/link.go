@@ -91,9 +91,6 @@ func (l *Link) Name() string { return l.spec.Name }
 // Addr is the host:port to dial to cross this link.
 func (l *Link) Addr() string { return l.proxy.Listen }
 
-// Upstream is the real address behind the link.
-func (l *Link) Upstream() string { return l.upstream }
-
 // Spec returns the link's current configuration.
 func (l *Link) Spec() Spec {
 	l.mu.Lock()

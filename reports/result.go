@@ -28,11 +28,10 @@ func NewHistogram() *hdrhistogram.Histogram {
 
 // Timing points, in the order reports show them.
 const (
-	PointEnqueue   = "enqueue"
-	PointPickup    = "pickup"
-	PointEndToEnd  = "end_to_end"
-	PointService   = "enqueue_service" // open loop only: enqueue measured from the actual send
-	PointLinkProbe = "link_probe"
+	PointEnqueue  = "enqueue"
+	PointPickup   = "pickup"
+	PointEndToEnd = "end_to_end"
+	PointService  = "enqueue_service" // open loop only: enqueue measured from the actual send
 )
 
 // Points lists the timing points every run has.

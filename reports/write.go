@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -67,7 +68,7 @@ func WriteAll(dir string, res *Result) ([]string, error) {
 // histogramPoints orders a run's histogram names as reports show them, then any other
 // names alphabetically, so the file list is stable between invocations.
 func histogramPoints(hists map[string]string) []string {
-	known := []string{PointEnqueue, PointPickup, PointEndToEnd, PointService, PointLinkProbe}
+	known := []string{PointEnqueue, PointPickup, PointEndToEnd, PointService}
 	var out, rest []string
 	for _, k := range known {
 		if _, ok := hists[k]; ok {
@@ -75,21 +76,12 @@ func histogramPoints(hists map[string]string) []string {
 		}
 	}
 	for k := range hists {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			rest = append(rest, k)
 		}
 	}
 	sort.Strings(rest)
 	return append(out, rest...)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // RunSlugs returns a file-name stem per run, in run order: the name lowercased, every

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -48,7 +49,7 @@ func TestWriteAll(t *testing.T) {
 		t.Errorf("files on disk %v\nwant %v", onDisk, want)
 	}
 	for _, name := range []string{"rtt_100ms_batch_100.enqueue.hgrm", "rtt_1ms_rate_500_s.enqueue_service.hgrm"} {
-		if !contains(onDisk, name) {
+		if !slices.Contains(onDisk, name) {
 			t.Errorf("missing %s", name)
 		}
 	}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -49,8 +50,19 @@ type RunConfig struct {
 	Work              string // system.ParseWork form
 }
 
-// MaxJobsPerRun bounds duration-only runs: every load loop is bounded in count too.
-const MaxJobsPerRun = 10_000_000
+// Bounds of a run's settings.
+const (
+	// MaxJobsPerRun bounds duration-only runs: every load loop is bounded in count too,
+	// and the recorder keeps ~200 bytes per job for its accounting.
+	MaxJobsPerRun = 2_000_000
+	MaxRTT        = 2 * time.Second
+	MaxConns      = 1000 // clients or worker slots
+	// MaxFaktoryConns stays under the embedded Faktory's 2000-connection limit, with room
+	// for probes and the API's own.
+	MaxFaktoryConns = 1900
+	MinRate         = 0.1
+	MaxRate         = 1_000_000.0
+)
 
 // Default returns the defaults of `wfbench run`.
 func Default() RunConfig {
@@ -77,8 +89,10 @@ func (c RunConfig) Validate() error {
 	} else if _, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err != nil {
 		bad("--link: %v", err)
 	}
-	if c.RTT < 0 || c.RTT > time.Hour {
-		bad("--rtt %s: accepted is a duration from 0 to 1h, e.g. 100ms", c.RTT)
+	// Faktory's Go client waits 5 s for any answer and FETCH itself may wait 2 s, so a
+	// round trip above 2 s would time out every long poll rather than measure anything.
+	if c.RTT < 0 || c.RTT > MaxRTT {
+		bad("--rtt %s: accepted is a duration from 0 to %s (Faktory's client times out an answer after 5 s), e.g. 100ms", c.RTT, MaxRTT)
 	}
 	if c.Jitter < 0 || c.Jitter > c.RTT && c.RTT > 0 {
 		bad("--jitter %s: accepted is a duration from 0 to the RTT, e.g. 5ms", c.Jitter)
@@ -98,11 +112,11 @@ func (c RunConfig) Validate() error {
 	if c.Jobs == 0 && c.Duration == 0 {
 		bad("--jobs 0 needs --duration: give a job count (e.g. --jobs 1000) or a duration (e.g. --duration 30s)")
 	}
-	if c.Concurrency < 1 || c.Concurrency > 10000 {
-		bad("--concurrency %d: accepted is an integer from 1 to 10000", c.Concurrency)
+	if c.Concurrency < 1 || c.Concurrency > MaxConns {
+		bad("--concurrency %d: accepted is an integer from 1 to %d", c.Concurrency, MaxConns)
 	}
-	if c.Rate < 0 {
-		bad("--rate %g: accepted is jobs per second, more than 0 (or 0 for the closed loop)", c.Rate)
+	if math.IsNaN(c.Rate) || c.Rate < 0 || c.Rate > MaxRate || (c.Rate > 0 && c.Rate < MinRate) {
+		bad("--rate %g: accepted is jobs per second from %g to %g (or 0 for the closed loop)", c.Rate, MinRate, MaxRate)
 	}
 	if c.PoolSize < 1 {
 		bad("--pool-size %d: accepted is an integer of 1 or more", c.PoolSize)
@@ -113,8 +127,11 @@ func (c RunConfig) Validate() error {
 	if !slices.Contains(system.PollStrategies, c.Poll) {
 		bad("--poll %q: accepted values are %s", c.Poll, strings.Join(system.PollStrategies, ", "))
 	}
-	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > 10000 {
-		bad("--worker-concurrency %d: accepted is an integer from 1 to 10000", c.WorkerConcurrency)
+	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > MaxConns {
+		bad("--worker-concurrency %d: accepted is an integer from 1 to %d", c.WorkerConcurrency, MaxConns)
+	}
+	if n := c.Concurrency + c.PoolSize + c.WorkerConcurrency; c.FaktoryURL == "" && n > MaxFaktoryConns {
+		bad("--concurrency + --pool-size + --worker-concurrency = %d Faktory connections: the embedded Faktory refuses more than %d", n, MaxFaktoryConns)
 	}
 	if c.PollInterval < 0 {
 		bad("--poll-interval %s: accepted is a duration of 0 or more", c.PollInterval)
@@ -159,16 +176,6 @@ func fmtDur(d time.Duration) string {
 		return "0ms"
 	}
 	return d.String()
-}
-
-// Plan is the ordered list of runs one invocation measures.
-type Plan struct {
-	Runs []RunConfig
-}
-
-func parseWork(s string) (time.Duration, error) {
-	w, err := system.ParseWork(s)
-	return w.D, err
 }
 
 // redactURL drops a password from a Faktory URL before it is written to a report.

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -303,6 +304,40 @@ func TestExecuteInterrupted(t *testing.T) {
 	wantMinAtLeast(t, run, reports.PointEnqueue, 5*time.Millisecond)
 }
 
+// An interrupt during the drain is not ignored for the drain timeout: the run stops,
+// marked interrupted, with the jobs still queued counted lost.
+func TestExecuteInterruptedDuringDrain(t *testing.T) {
+	cfg := Default()
+	// One batch is enqueued at once; one slow worker then needs ~100 × 50 ms to drain it.
+	cfg.Jobs, cfg.Batch, cfg.RTT = 100, 100, 5*time.Millisecond
+	cfg.WorkerConcurrency, cfg.PollInterval, cfg.Work = 1, 50*time.Millisecond, "50ms"
+	cfg.DrainWait = 10 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	done := make(chan reports.Run, 1)
+	go func() {
+		run, err := Execute(ctx, cfg, nil)
+		if err != nil {
+			t.Errorf("Execute: %v", err)
+		}
+		done <- run
+	}()
+	guard := time.NewTimer(60 * time.Second) // a hang guard: the drain timeout is 10 min
+	defer guard.Stop()
+	var run reports.Run
+	select {
+	case run = <-done:
+	case <-guard.C:
+		t.Fatal("Execute ignored the interrupt during its drain")
+	}
+	if !run.Interrupted {
+		t.Error("run not marked interrupted")
+	}
+	if j := run.Jobs; j.Accepted != 100 || j.Completed >= 100 || j.Lost != j.Accepted-j.Completed-j.Failed {
+		t.Errorf("jobs %+v: want 100 accepted, fewer completed, the rest lost", j)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	if err := Default().Validate(); err != nil {
 		t.Fatalf("Default() does not validate: %v", err)
@@ -320,7 +355,11 @@ func TestValidate(t *testing.T) {
 		{"topology", func(c *RunConfig) { c.Topology = "ring" }, []string{"--topology", `"ring"`, "central, split"}},
 		{"poll", func(c *RunConfig) { c.Poll = "x" }, []string{"--poll", `"x"`, system.PollFixed}},
 		{"rate", func(c *RunConfig) { c.Rate = -1 }, []string{"--rate -1", "jobs per second"}},
-		{"concurrency", func(c *RunConfig) { c.Concurrency = 0 }, []string{"--concurrency 0", "from 1 to 10000"}},
+		{"concurrency", func(c *RunConfig) { c.Concurrency = 0 }, []string{"--concurrency 0", "from 1 to 1000"}},
+		{"rate NaN", func(c *RunConfig) { c.Rate = math.NaN() }, []string{"--rate NaN", "jobs per second"}},
+		{"rate Inf", func(c *RunConfig) { c.Rate = math.Inf(1) }, []string{"--rate +Inf", "jobs per second"}},
+		{"rtt too long", func(c *RunConfig) { c.RTT = 3 * time.Second }, []string{"--rtt 3s", "from 0 to 2s"}},
+		{"too many Faktory connections", func(c *RunConfig) { c.Concurrency, c.WorkerConcurrency, c.PoolSize = 1000, 1000, 50 }, []string{"2050 Faktory connections", "1900"}},
 		{"rtt", func(c *RunConfig) { c.RTT = -time.Millisecond }, []string{"--rtt", "e.g. 100ms"}},
 		{"jitter above rtt", func(c *RunConfig) { c.RTT, c.Jitter = 10*time.Millisecond, 20*time.Millisecond }, []string{"--jitter", "to the RTT"}},
 		{"link", func(c *RunConfig) { c.Links = []netem.Spec{{Name: "moon"}} }, []string{"--link", `"moon"`, "client-api"}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/system"
 )
 
 // InterruptDrain bounds the wait for accepted jobs after an interrupt.
@@ -80,35 +81,32 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	}
 	enqueueEnd := time.Now()
 
+	// Drain: accepted jobs get DrainWait to complete. An interrupt (before or during the
+	// drain) cuts that to InterruptDrain, so an interrupted run still reports what happened
+	// to the jobs in flight rather than counting them lost at once.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DrainWait)
+	stopCut := context.AfterFunc(ctx, func() { time.AfterFunc(InterruptDrain, cancel) })
+	drainErr := rec.Drain(dctx)
+	stopCut()
+	cancel()
 	out.Interrupted = ctx.Err() != nil
-	drain := cfg.DrainWait
-	if out.Interrupted {
-		// Jobs already accepted get a short grace to complete, so an interrupted run
-		// reports what happened to them rather than counting them lost at once.
-		drain = min(drain, InterruptDrain)
-	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drain)
-	if err := rec.Drain(dctx); err != nil && !out.Interrupted {
+	if drainErr != nil && !out.Interrupted {
 		out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
 	}
-	cancel()
 	rec.Settle()
 	snap := rec.Snapshot(d.sent())
 	if out.Interrupted {
-		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d of %d jobs; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, plannedJobs(cfg), snap.Jobs.Lost))
+		planned := fmt.Sprintf("%d planned", cfg.Jobs)
+		if cfg.Jobs == 0 {
+			planned = "a " + cfg.Duration.String() + " run"
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d accepted jobs of %s; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, planned, snap.Jobs.Lost))
 	}
 	fillRun(&out, cfg, snap, loadStart, enqueueEnd)
 	if snap.Jobs.Accepted == 0 && snap.LastErr != nil {
 		return out, fmt.Errorf("no job was accepted: %w", snap.LastErr)
 	}
 	return out, nil
-}
-
-func plannedJobs(cfg RunConfig) int {
-	if cfg.Jobs > 0 {
-		return cfg.Jobs
-	}
-	return 0
 }
 
 func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd time.Time) {
@@ -237,18 +235,10 @@ func resultConfig(c RunConfig) reports.Config {
 	for _, l := range c.Links {
 		rc.LinkOverrides = append(rc.LinkOverrides, l.String())
 	}
-	if w, err := parseWorkMS(c.Work); err == nil {
-		rc.WorkMS = w
+	if w, err := system.ParseWork(c.Work); err == nil {
+		rc.WorkMS = ms(w.D)
 	}
 	return rc
-}
-
-func parseWorkMS(s string) (float64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	w, err := parseWork(s)
-	return ms(w), err
 }
 
 func newRunID() string {

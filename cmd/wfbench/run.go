@@ -112,13 +112,12 @@ func runOne(ctx context.Context, cmd *cobra.Command, cfg scenarios.RunConfig, ou
 		Schema: reports.Schema, ToolVersion: version, StartedAt: started, Environment: environment(),
 	}
 	run, err := scenarios.Execute(ctx, cfg, log)
-	if err != nil && run.Jobs.Accepted == 0 {
-		code := exitUsage
-		switch {
-		case ctx.Err() != nil:
+	if err != nil {
+		// Nothing worth a report: the stack did not come up, or no job was accepted
+		// (Faktory refusing them is the environment's doing, not the flags').
+		code := exitEnvironment
+		if ctx.Err() != nil {
 			code = exitInterrupted
-		case scenarios.IsEnvironment(err):
-			code = exitEnvironment
 		}
 		return &exitError{code, fmt.Errorf("run %s: %w", cfg.DisplayName(), err)}
 	}
@@ -136,8 +135,6 @@ func runOne(ctx context.Context, cmd *cobra.Command, cfg scenarios.RunConfig, ou
 		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
 	case run.Jobs.Lost > 0:
 		return &exitError{exitCheckFailed, fmt.Errorf("%d of %d accepted jobs were lost", run.Jobs.Lost, run.Jobs.Accepted)}
-	case err != nil:
-		return &exitError{exitCheckFailed, err}
 	}
 	return nil
 }
