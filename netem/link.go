@@ -24,6 +24,7 @@ type Link struct {
 	spec     Spec
 	upstream string
 	proxy    *toxiproxy.Proxy
+	delays   [2]*LatencyToxic // upstream, downstream
 
 	mu sync.Mutex
 }
@@ -54,15 +55,16 @@ func (p *Proxies) Open(spec Spec, upstream string) (*Link, error) {
 		return nil, fmt.Errorf("start link %s → %s: %w", spec.Name, upstream, err)
 	}
 	l := &Link{spec: Spec{Name: spec.Name}, upstream: upstream, proxy: px}
-	for _, dir := range []string{"upstream", "downstream"} {
+	for i, dir := range []string{"upstream", "downstream"} {
 		body, _ := json.Marshal(map[string]any{
 			"name": "rtt_" + dir, "type": LatencyToxicType, "stream": dir, "toxicity": 1.0,
-			"attributes": LatencyToxic{},
 		})
-		if _, err := px.Toxics.AddToxicJson(bytes.NewReader(body)); err != nil {
+		w, err := px.Toxics.AddToxicJson(bytes.NewReader(body))
+		if err != nil {
 			px.Stop()
 			return nil, fmt.Errorf("link %s: add %s latency: %w", spec.Name, dir, err)
 		}
+		l.delays[i] = w.Toxic.(*LatencyToxic)
 	}
 	if err := l.SetRTT(spec.RTT, spec.Jitter); err != nil {
 		px.Stop()
@@ -99,21 +101,14 @@ func (l *Link) Spec() Spec {
 }
 
 // SetRTT changes the link's round-trip time and jitter, live: half of each is applied to
-// each direction.
+// each direction (an odd microsecond goes upstream, so the halves add up to the RTT).
 func (l *Link) SetRTT(rtt, jitter time.Duration) error {
 	if rtt < 0 || jitter < 0 {
 		return fmt.Errorf("link %s: RTT and jitter must not be negative", l.spec.Name)
 	}
-	half := LatencyToxic{LatencyUS: rtt.Microseconds() / 2, JitterUS: jitter.Microseconds() / 2}
-	// An odd microsecond goes upstream so the two halves add up to the RTT exactly.
-	up := half
-	up.LatencyUS += rtt.Microseconds() % 2
-	for dir, attrs := range map[string]LatencyToxic{"upstream": up, "downstream": half} {
-		body, _ := json.Marshal(map[string]any{"attributes": attrs, "toxicity": 1.0})
-		if _, err := l.proxy.Toxics.UpdateToxicJson("rtt_"+dir, bytes.NewReader(body)); err != nil {
-			return fmt.Errorf("link %s: set %s latency: %w", l.spec.Name, dir, err)
-		}
-	}
+	down := rtt.Microseconds() / 2 * int64(time.Microsecond)
+	l.delays[0].Set(rtt.Truncate(time.Microsecond)-time.Duration(down), jitter/2)
+	l.delays[1].Set(time.Duration(down), jitter/2)
 	l.mu.Lock()
 	l.spec.RTT, l.spec.Jitter = rtt, jitter
 	l.mu.Unlock()

@@ -131,3 +131,25 @@ func TestLinkSetRTTLive(t *testing.T) {
 		t.Fatalf("Spec().RTT = %s after SetRTT(40ms)", got)
 	}
 }
+
+// The two directions add up to the RTT to the microsecond, odd values included.
+func TestLinkHalvesAddUp(t *testing.T) {
+	p := NewProxies()
+	defer p.Close()
+	l, err := p.Open(Spec{Name: "halves"}, echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rtt := range []time.Duration{0, time.Microsecond, 1001 * time.Microsecond, 100 * time.Millisecond} {
+		if err := l.SetRTT(rtt, 0); err != nil {
+			t.Fatal(err)
+		}
+		up, down := l.delays[0].latencyUS.Load(), l.delays[1].latencyUS.Load()
+		if up+down != rtt.Microseconds() || up-down < 0 || up-down > 1 {
+			t.Errorf("rtt %s: upstream %d µs + downstream %d µs", rtt, up, down)
+		}
+	}
+	if err := l.SetRTT(-time.Millisecond, 0); err == nil {
+		t.Error("negative RTT accepted")
+	}
+}

@@ -13,16 +13,25 @@ import (
 const LatencyToxicType = "wfbench_latency"
 
 // LatencyToxic delays every chunk by latency ± jitter, in microseconds. It is toxiproxy's
-// latency toxic with a finer unit: one direction of a 1 ms RTT is 500 µs.
+// latency toxic with a finer unit (one direction of a 1 ms RTT is 500 µs) and settings
+// that change live without a race: Set stores them atomically, and every connection's
+// pipe reads them per chunk. (Toxiproxy's own update decodes JSON into the toxic while
+// its pipes read it.)
 type LatencyToxic struct {
-	LatencyUS int64 `json:"latency_us"`
-	JitterUS  int64 `json:"jitter_us"`
+	latencyUS atomic.Int64
+	jitterUS  atomic.Int64
+}
+
+// Set changes the delay of every connection on the toxic's link.
+func (t *LatencyToxic) Set(latency, jitter time.Duration) {
+	t.latencyUS.Store(latency.Microseconds())
+	t.jitterUS.Store(jitter.Microseconds())
 }
 
 func (t *LatencyToxic) delay() time.Duration {
-	d := t.LatencyUS
-	if t.JitterUS > 0 {
-		d += rand.Int64N(2*t.JitterUS+1) - t.JitterUS
+	d, j := t.latencyUS.Load(), t.jitterUS.Load()
+	if j > 0 {
+		d += rand.Int64N(2*j+1) - j
 	}
 	if d < 0 {
 		d = 0
