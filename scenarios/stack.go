@@ -53,6 +53,14 @@ func StartStack(ctx context.Context, cfg RunConfig, queue string) (_ *Stack, err
 			return nil, err
 		}
 		st.Faktory = ep
+		// Check it directly first: through a link, a dead broker looks like an EOF from
+		// the link's own address.
+		p := system.NewFaktoryProbe(ep)
+		_, err = p.Probe(ctx)
+		p.Close()
+		if err != nil {
+			return nil, envErr("Faktory at "+redactURL(cfg.FaktoryURL)+" is unreachable (is it running? is --faktory-url right?)", err)
+		}
 	}
 	plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links)
 	if err != nil {

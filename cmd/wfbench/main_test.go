@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,4 +129,27 @@ func TestRunWritesReports(t *testing.T) {
 		need(obj(run["histograms"]), "histograms", p)
 	}
 	need(obj(run["model"]), "model", "round_trips_per_job", "network_floor_s", "efficiency")
+}
+
+// The machine's faults exit 3 with a message that says what to do.
+func TestEnvironmentErrorsExit3(t *testing.T) {
+	t.Run("redis-server missing", func(t *testing.T) {
+		t.Setenv("PATH", t.TempDir())
+		code, _, msg := wfbench(t, "run", "--jobs", "1", "-o", t.TempDir())
+		if code != exitEnvironment || !strings.Contains(msg, "redis-server not found") || !strings.Contains(msg, "make setup") {
+			t.Errorf("exit %d, message %q: want %d naming redis-server and make setup", code, msg, exitEnvironment)
+		}
+	})
+	t.Run("Faktory unreachable", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close() // a port nobody listens on
+		code, _, msg := wfbench(t, "run", "--jobs", "1", "--faktory-url", "tcp://"+addr, "-o", t.TempDir())
+		if code != exitEnvironment || !strings.Contains(msg, addr) {
+			t.Errorf("exit %d, message %q: want %d naming %s", code, msg, exitEnvironment, addr)
+		}
+	})
 }
