@@ -96,11 +96,11 @@ func TestEnqueueRTT(t *testing.T) {
 		want     time.Duration
 	}{
 		{"api central: client-api only", "central", TargetAPI, nil, rtt},
-		{"api split: api-faktory only", "split", TargetAPI, nil, rtt},
+		{"api split: client-api + api-faktory", "split", TargetAPI, nil, 2 * rtt},
 		{"faktory central: client-faktory", "central", TargetFaktory, nil, rtt},
 		{"faktory split: client-faktory", "split", TargetFaktory, nil, rtt},
 		{"api central + api-faktory link", "central", TargetAPI, []netem.Spec{{Name: netem.APIFaktory, RTT: 7 * time.Millisecond}}, rtt + 7*time.Millisecond},
-		{"api split + client-api link", "split", TargetAPI, []netem.Spec{{Name: netem.ClientAPI, RTT: 3 * time.Millisecond}}, rtt + 3*time.Millisecond},
+		{"api split, client-api overridden", "split", TargetAPI, []netem.Spec{{Name: netem.ClientAPI, RTT: 3 * time.Millisecond}}, rtt + 3*time.Millisecond},
 		{"client-api override replaces the WAN RTT", "central", TargetAPI, []netem.Spec{{Name: netem.ClientAPI, RTT: 20 * time.Millisecond}}, 20 * time.Millisecond},
 		{"faktory ignores api links", "central", TargetFaktory, []netem.Spec{{Name: netem.APIFaktory, RTT: 9 * time.Millisecond}}, rtt},
 		{"unknown topology", "ring", TargetAPI, nil, 0},

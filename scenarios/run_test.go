@@ -206,11 +206,14 @@ func TestExecuteSplit(t *testing.T) {
 	if l := linkByName(t, run, netem.APIFaktory); l.ConfiguredRTTMS != 10 || l.MeasuredRTTMS < 10 {
 		t.Errorf("api-faktory in split: configured %g measured %g, want 10 and at least 10", l.ConfiguredRTTMS, l.MeasuredRTTMS)
 	}
-	if l := linkByName(t, run, netem.ClientAPI); l.ConfiguredRTTMS != 0 {
-		t.Errorf("client-api in split: configured %g, want 0", l.ConfiguredRTTMS)
+	if l := linkByName(t, run, netem.ClientAPI); l.ConfiguredRTTMS != 10 {
+		t.Errorf("client-api in split: configured %g, want 10", l.ConfiguredRTTMS)
 	}
-	// Through the API, the WAN hop is now between the API and Faktory.
-	wantEnqueueAtLeast(t, run, 10*time.Millisecond)
+	// Through the API, an enqueue now crosses the WAN twice: driver → API → Faktory.
+	wantEnqueueAtLeast(t, run, 20*time.Millisecond)
+	if run.Model.EnqueueRTTMS != 20 {
+		t.Errorf("model enqueue RTT %g ms, want 20 (two links)", run.Model.EnqueueRTTMS)
+	}
 }
 
 func TestExecuteOpenLoop(t *testing.T) {

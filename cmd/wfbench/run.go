@@ -41,7 +41,8 @@ worker started), end_to_end (per job: start → worker finished). In the open lo
 (--rate) latencies are measured from each call's intended send time.
 
 Topologies: central (default; client-api, client-faktory, worker-faktory cross the
-WAN, api-faktory does not) and split (api-faktory crosses it too, client-api not).
+WAN, api-faktory does not: the API sits with Faktory) and split (api-faktory crosses
+it too: an enqueue through the API pays two RTTs).
 
 Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 3 environment (redis-server missing, port taken, Faktory unreachable), 130 interrupted.`,
@@ -74,14 +75,14 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 	}
 	fs := cmd.Flags()
 	durationVar(fs, &cfg.RTT, "rtt", cfg.RTT, "round-trip time of the links that cross the WAN, e.g. 100ms")
-	durationVar(fs, &cfg.Jitter, "jitter", cfg.Jitter, "RTT jitter (± half each way), e.g. 5ms")
+	durationVar(fs, &cfg.Jitter, "jitter", cfg.Jitter, "RTT jitter: each round trip takes RTT ± jitter (half per direction), e.g. 5ms")
 	fs.StringVar(&cfg.Topology, "topology", cfg.Topology, "which links cross the WAN: "+strings.Join(netem.TopologyNames(), " | "))
 	fs.Var(linkFlag{&cfg.Links}, "link", "set one link: NAME=RTT[,jitter=D], NAME one of "+strings.Join(netem.LinkNames, ", ")+" (repeatable)")
 	fs.StringVar(&cfg.Target, "target", cfg.Target, "where the driver enqueues: api (HTTP, full path) | faktory (client, direct)")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "jobs per enqueue call (POST /jobs/batch or PUSHB when > 1)")
 	fs.IntVar(&cfg.Jobs, "jobs", cfg.Jobs, "jobs to send (0 with --duration: as many as fit)")
 	durationVar(fs, &cfg.Duration, "duration", 0, "stop sending after this long, e.g. 30s")
-	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight (default 100 with --rate)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight (100 with --rate unless set)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: jobs per second on a fixed schedule (0 = closed loop)")
 	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "how long to wait for accepted jobs to complete after the load")
 	fs.StringVar(&cfg.FaktoryURL, "faktory-url", "", "use a running Faktory (tcp://host:7419, tcp+tls://:password@host:port) instead of the embedded one")
