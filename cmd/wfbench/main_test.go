@@ -153,3 +153,18 @@ func TestEnvironmentErrorsExit3(t *testing.T) {
 		}
 	})
 }
+
+func TestFreeDir(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "20261127-120000")
+	if got := freeDir(base); got != base {
+		t.Fatalf("freeDir of a new path = %s", got)
+	}
+	for _, taken := range []string{base, base + "-2"} {
+		if err := os.MkdirAll(taken, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := freeDir(base); got != base+"-3" {
+		t.Errorf("freeDir with %s and -2 taken = %s, want %s-3", base, got, base)
+	}
+}

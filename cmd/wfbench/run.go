@@ -107,7 +107,7 @@ func runOne(ctx context.Context, cmd *cobra.Command, cfg scenarios.RunConfig, ou
 	}
 	started := time.Now().UTC()
 	if out == "" {
-		out = filepath.Join("reports", started.Format("20060102-150405"))
+		out = freeDir(filepath.Join("reports", started.Format("20060102-150405")))
 	}
 	res := &reports.Result{
 		Schema: reports.Schema, ToolVersion: version, StartedAt: started, Environment: environment(),
@@ -138,6 +138,17 @@ func runOne(ctx context.Context, cmd *cobra.Command, cfg scenarios.RunConfig, ou
 		return &exitError{exitCheckFailed, fmt.Errorf("%d of %d accepted jobs were lost", run.Jobs.Lost, run.Jobs.Accepted)}
 	}
 	return nil
+}
+
+// freeDir returns dir, or dir-2, dir-3... if it exists: two runs started in the same
+// second must not write over each other.
+func freeDir(dir string) string {
+	for i, d := 2, dir; ; i++ {
+		if _, err := os.Stat(d); os.IsNotExist(err) {
+			return d
+		}
+		d = fmt.Sprintf("%s-%d", dir, i)
+	}
 }
 
 func environment() reports.Environment {
