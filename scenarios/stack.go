@@ -121,38 +121,50 @@ func (st *Stack) WarmAPIPool(ctx context.Context, n int) error {
 }
 
 // MeasureLinks measures every link's RTT (median of samples round trips) as the parts see
-// it. The links are probed side by side: measured one after the other they read higher,
-// because an idle process wakes more slowly than a busy one (as it is under load).
+// it. Links of a few milliseconds and more are probed side by side: one after the other
+// they read higher, because an idle process wakes more slowly than a busy one (as it is
+// under load). Shorter ones are probed one at a time: their delays are mostly spent
+// yielding the CPU until due (see netem), and several such links at once on two cores
+// read each other's waits.
 func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link, error) {
 	out := make([]reports.Link, len(netem.LinkNames))
 	errs := make([]error, len(netem.LinkNames))
+	measure := func(i int, name string) {
+		l := st.Links[name]
+		d, err := st.measureLink(ctx, name, samples)
+		spec := l.Spec()
+		out[i] = reports.Link{
+			Name: name, ConfiguredRTTMS: ms(spec.RTT), MeasuredRTTMS: ms(d),
+			JitterMS: ms(spec.Jitter), Samples: samples,
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("measure link %s: %w", name, err)
+		}
+	}
 	var wg sync.WaitGroup
 	for i, name := range netem.LinkNames {
-		l := st.Links[name]
-		wg.Go(func() {
-			var probe netem.Probe
-			if name == netem.ClientAPI {
-				p := system.NewHTTPProbe(l.Addr())
-				defer p.Close()
-				probe = p.Probe
-			} else {
-				p := system.NewFaktoryProbe(st.via(name))
-				defer p.Close()
-				probe = p.Probe
-			}
-			d, err := netem.Measure(ctx, probe, samples)
-			spec := l.Spec()
-			out[i] = reports.Link{
-				Name: name, ConfiguredRTTMS: ms(spec.RTT), MeasuredRTTMS: ms(d),
-				JitterMS: ms(spec.Jitter), Samples: samples,
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("measure link %s: %w", name, err)
-			}
-		})
+		if st.Links[name].Spec().RTT < parallelProbeRTT {
+			measure(i, name)
+			continue
+		}
+		wg.Go(func() { measure(i, name) })
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
+}
+
+// parallelProbeRTT is the RTT from which links are probed side by side.
+const parallelProbeRTT = 5 * time.Millisecond
+
+func (st *Stack) measureLink(ctx context.Context, name string, samples int) (time.Duration, error) {
+	if name == netem.ClientAPI {
+		p := system.NewHTTPProbe(st.Links[name].Addr())
+		defer p.Close()
+		return netem.Measure(ctx, p.Probe, samples)
+	}
+	p := system.NewFaktoryProbe(st.via(name))
+	defer p.Close()
+	return netem.Measure(ctx, p.Probe, samples)
 }
 
 // Close stops the workers (letting in-flight jobs finish briefly), the API, the links
