@@ -93,6 +93,11 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	if drainErr != nil && !out.Interrupted {
 		out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
 	}
+	if rec.Pending() == 0 {
+		// Every accepted job has been reported complete (after its ACK): no slot holds one
+		// of ours, so the workers need not sit out Faktory's 2 s long poll to stop.
+		_ = st.Worker.Close()
+	}
 	rec.Settle()
 	snap := rec.Snapshot(d.sent())
 	if out.Interrupted {

@@ -122,6 +122,18 @@ func (w *Worker) Stop(ctx context.Context) error {
 	}
 }
 
+// Close stops the worker at once, closing its connections under any FETCH waiting in
+// Faktory's long poll. Use it when no job can be in flight (every accepted job has been
+// reported complete); otherwise Stop lets running jobs finish.
+func (w *Worker) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Stop(ctx); err != nil && w.Busy() > 0 {
+		return err
+	}
+	return nil
+}
+
 // abortWait bounds Stop after the connections were closed.
 const abortWait = 5 * time.Second
 
