@@ -94,6 +94,8 @@ type Config struct {
 	PoolSize          int     `json:"pool_size,omitempty"`
 	WorkMS            float64 `json:"work_ms,omitempty"`
 	FaktoryURL        string  `json:"faktory_url,omitempty"`
+	// AckMode: "sync" (a slot waits for Faktory's answer to its ACK) or "pipelined".
+	AckMode string `json:"ack_mode,omitempty"`
 	// LinkOverrides are the --link settings, e.g. "api-faktory=30ms,jitter=3ms".
 	LinkOverrides []string `json:"link_overrides,omitempty"`
 }

@@ -45,7 +45,7 @@ type RunConfig struct {
 	MaxBatch          int
 	EnqueueMode       string
 	Poll              string
-	WorkerConcurrency int
+	WorkerConcurrency int // 0: the strategy's own (fixed 50, tuned sized, library 20)
 	PollInterval      time.Duration
 	Work              string // system.ParseWork form
 }
@@ -70,7 +70,7 @@ func Default() RunConfig {
 		Netem: "toxiproxy", Topology: "central", RTT: 0,
 		Target: TargetAPI, Batch: 1, Jobs: 1000, Concurrency: 1,
 		DrainWait: 30 * time.Second, PoolSize: 50, MaxBatch: 1000, EnqueueMode: "sync",
-		Poll: system.PollFixed, WorkerConcurrency: 50, PollInterval: time.Second,
+		Poll: system.PollFixed, WorkerConcurrency: 0, PollInterval: time.Second,
 	}
 }
 
@@ -127,10 +127,10 @@ func (c RunConfig) Validate() error {
 	if !slices.Contains(system.PollStrategies, c.Poll) {
 		bad("--poll %q: accepted values are %s", c.Poll, strings.Join(system.PollStrategies, ", "))
 	}
-	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > MaxConns {
-		bad("--worker-concurrency %d: accepted is an integer from 1 to %d", c.WorkerConcurrency, MaxConns)
+	if c.WorkerConcurrency < 0 || c.WorkerConcurrency > MaxConns {
+		bad("--worker-concurrency %d: accepted is an integer from 1 to %d (or 0 for the strategy's own)", c.WorkerConcurrency, MaxConns)
 	}
-	if n := c.Concurrency + c.PoolSize + c.WorkerConcurrency; c.FaktoryURL == "" && n > MaxFaktoryConns {
+	if n := c.Concurrency + c.PoolSize + c.maxSlots(); c.FaktoryURL == "" && n > MaxFaktoryConns {
 		bad("--concurrency + --pool-size + --worker-concurrency = %d Faktory connections: the embedded Faktory refuses more than %d", n, MaxFaktoryConns)
 	}
 	if c.PollInterval < 0 {
@@ -150,6 +150,29 @@ func (c RunConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// maxSlots is the most worker slots the configuration may open.
+func (c RunConfig) maxSlots() int {
+	switch {
+	case c.WorkerConcurrency > 0:
+		return c.WorkerConcurrency
+	case c.Poll == system.PollTuned:
+		return system.MaxTunedSlots
+	case c.Poll == system.PollLibrary:
+		return system.LibrarySlots + 2
+	}
+	return system.FixedSlots
+}
+
+// OfferedRate is the rate jobs can arrive at, for sizing tuned workers: the open loop's
+// rate, or what the closed loop's clients can send at one enqueue RTT per call.
+func (c RunConfig) OfferedRate() float64 {
+	if c.OpenLoop() {
+		return c.Rate
+	}
+	rtt, _ := EnqueueRTT(c)
+	return float64(c.Concurrency*c.Batch) / max(rtt, time.Millisecond).Seconds()
+}
+
 // DisplayName is the run's name, derived from its settings when not given.
 func (c RunConfig) DisplayName() string {
 	if c.Name != "" {
@@ -158,6 +181,9 @@ func (c RunConfig) DisplayName() string {
 	parts := []string{"rtt=" + fmtDur(c.RTT), fmt.Sprintf("batch=%d", c.Batch)}
 	if c.Target != TargetAPI {
 		parts = append(parts, "target="+c.Target)
+	}
+	if c.Poll != system.PollFixed {
+		parts = append(parts, "poll="+c.Poll)
 	}
 	if c.Topology != "central" {
 		parts = append(parts, "topology="+c.Topology)

@@ -452,3 +452,38 @@ func TestExecuteExternalFaktory(t *testing.T) {
 		t.Errorf("external Faktory unreachable after the run: %v", err)
 	}
 }
+
+// tuned and library run on the real stack: every job once, the slots they chose (and why)
+// in the result.
+func TestExecutePollStrategies(t *testing.T) {
+	for _, poll := range []string{system.PollTuned, system.PollLibrary} {
+		t.Run(poll, func(t *testing.T) {
+			cfg := Default()
+			cfg.Poll, cfg.RTT, cfg.Batch, cfg.Jobs = poll, 10*time.Millisecond, 10, 100
+			run := execute(t, testCtx(t, 60*time.Second), cfg)
+			wantAllDone(t, run, 100)
+			switch poll {
+			case system.PollTuned:
+				// 1 client × 10 jobs per 10 ms call = 1000 jobs/s over a ~10 ms link: Little's
+				// law asks for about 1000 × 0.011 × 1.25 ≈ 14 slots.
+				if n := run.Config.WorkerConcurrency; n < 12 || n > 20 {
+					t.Errorf("tuned chose %d slots, want about 14", n)
+				}
+				if run.Config.AckMode != "pipelined" {
+					t.Errorf("ack mode %q, want pipelined", run.Config.AckMode)
+				}
+				found := false
+				for _, n := range run.Notes {
+					found = found || strings.HasPrefix(n, "tuned:")
+				}
+				if !found {
+					t.Errorf("no note says how tuned sized its slots: %v", run.Notes)
+				}
+			case system.PollLibrary:
+				if run.Config.WorkerConcurrency != system.LibrarySlots {
+					t.Errorf("library slots %d, want its default %d", run.Config.WorkerConcurrency, system.LibrarySlots)
+				}
+			}
+		})
+	}
+}

@@ -48,6 +48,11 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
+	slots, why := workerSlots(cfg, links)
+	cfg.WorkerConcurrency, out.Config.WorkerConcurrency = slots, slots
+	if why != "" {
+		out.Notes = append(out.Notes, why)
+	}
 	if err := st.StartWorkers(ctx, cfg, rec); err != nil {
 		return out, err
 	}
@@ -112,6 +117,28 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 		return out, fmt.Errorf("no job was accepted: %w", snap.LastErr)
 	}
 	return out, nil
+}
+
+// workerSlots resolves the worker's slot count: an explicit one, the strategy's default,
+// or, for tuned, Little's law on the measured worker-faktory RTT and the offered rate.
+func workerSlots(cfg RunConfig, links []reports.Link) (int, string) {
+	if cfg.WorkerConcurrency > 0 {
+		return cfg.WorkerConcurrency, ""
+	}
+	switch cfg.Poll {
+	case system.PollTuned:
+		var rtt time.Duration
+		for _, l := range links {
+			if l.Name == netem.WorkerFaktory {
+				rtt = time.Duration(l.MeasuredRTTMS * float64(time.Millisecond))
+			}
+		}
+		work, _ := system.ParseWork(cfg.Work)
+		return system.TunedSlots(cfg.OfferedRate(), rtt, work.D)
+	case system.PollLibrary:
+		return system.LibrarySlots, ""
+	}
+	return system.FixedSlots, ""
 }
 
 func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd time.Time) {
@@ -236,6 +263,7 @@ func resultConfig(c RunConfig) reports.Config {
 		Batch: c.Batch, Jobs: c.Jobs, DurationS: c.Duration.Seconds(), Concurrency: c.Concurrency,
 		RatePerS: c.Rate, Poll: c.Poll, WorkerConcurrency: c.WorkerConcurrency,
 		EnqueueMode: c.EnqueueMode, Netem: c.Netem, PoolSize: c.PoolSize, FaktoryURL: redactURL(c.FaktoryURL),
+		AckMode: ackMode(c.Poll),
 	}
 	for _, l := range c.Links {
 		rc.LinkOverrides = append(rc.LinkOverrides, l.String())
@@ -244,6 +272,14 @@ func resultConfig(c RunConfig) reports.Config {
 		rc.WorkMS = ms(w.D)
 	}
 	return rc
+}
+
+// ackMode is how the strategy acknowledges jobs.
+func ackMode(poll string) string {
+	if poll == system.PollTuned {
+		return "pipelined"
+	}
+	return "sync"
 }
 
 func newRunID() string {

@@ -685,12 +685,19 @@ func TestStartWorkerValidates(t *testing.T) {
 
 // Jobs pushed straight to Faktory (no API) are all run exactly once by a worker, and
 // Stop returns once the slots' long polls end.
+// Every strategy runs each job exactly once, reports it once, and leaves the queue empty.
 func TestWorkerRunsEveryJobOnce(t *testing.T) {
+	for _, poll := range PollStrategies {
+		t.Run(poll, func(t *testing.T) { testWorkerRunsEveryJobOnce(t, poll) })
+	}
+}
+
+func testWorkerRunsEveryJobOnce(t *testing.T, poll string) {
 	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s := newSink()
-	w, err := StartWorker(ctx, WorkerOptions{Endpoint: Endpoint{Addr: b.Addr()}, Concurrency: 3, PollInterval: 50 * time.Millisecond, Sink: s})
+	w, err := StartWorker(ctx, WorkerOptions{Endpoint: Endpoint{Addr: b.Addr()}, Poll: poll, Concurrency: 3, PollInterval: 50 * time.Millisecond, Sink: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -790,5 +797,24 @@ func TestDialSilentServerIsBounded(t *testing.T) {
 	go func() { <-accepted; cancel() }()
 	if _, err := ep.Dial(ctx); err == nil {
 		t.Fatal("dial to a silent server succeeded after cancel")
+	}
+}
+
+func TestTunedSlots(t *testing.T) {
+	for _, tc := range []struct {
+		rate      float64
+		rtt, work time.Duration
+		want      int
+	}{
+		{1000, 100 * time.Millisecond, 0, 127},                     // 1000 × 0.101 s × 1.25
+		{10, 100 * time.Millisecond, 0, 2},                         // 10 × 0.101 × 1.25 = 1.26
+		{1000, 100 * time.Millisecond, 10 * time.Millisecond, 139}, // work holds the slot too
+		{0, 100 * time.Millisecond, 0, 1},                          // never fewer than one slot
+		{1e6, time.Second, 0, MaxTunedSlots},                       // capped
+	} {
+		got, why := TunedSlots(tc.rate, tc.rtt, tc.work)
+		if got != tc.want || !strings.Contains(why, fmt.Sprintf("%d slots", got)) {
+			t.Errorf("TunedSlots(%g, %s, %s) = %d (%s), want %d", tc.rate, tc.rtt, tc.work, got, why, tc.want)
+		}
 	}
 }

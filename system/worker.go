@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,13 +34,18 @@ type CompletionSink interface {
 	Complete(Completion)
 }
 
-// Poll strategies.
+// Poll strategies (DESIGN §2).
 const (
+	// PollFixed is the analysed loop: FETCH, run, ACK and wait, FETCH; sleep after an
+	// empty FETCH. Two round trips per job per slot.
 	PollFixed = "fixed"
+	// PollTuned sizes its slots by Little's law (see TunedSlots), pipelines ACKs on a
+	// connection of their own and never sleeps: one round trip per job per slot.
+	PollTuned = "tuned"
 )
 
-// PollStrategies lists the accepted WORKER_POLL values of this build.
-var PollStrategies = []string{PollFixed}
+// PollStrategies lists the accepted WORKER_POLL values.
+var PollStrategies = []string{PollFixed, PollTuned, PollLibrary}
 
 // WorkerOptions configures a worker process.
 type WorkerOptions struct {
@@ -52,14 +60,17 @@ type WorkerOptions struct {
 
 // Worker runs fetch slots against Faktory.
 type Worker struct {
-	opts     WorkerOptions
-	queue    string
-	stopping chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	conns    map[*faktory.Client]struct{}
-	busy     atomic.Int64
+	opts  WorkerOptions
+	queue string
+	acks  *acker // tuned: pipelined ACKs
+	// library: cancels the Manager's context
+	stopLibrary context.CancelFunc
+	stopping    chan struct{}
+	stopOnce    sync.Once
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	conns       map[*faktory.Client]struct{}
+	busy        atomic.Int64
 }
 
 // StartWorker opens one connection per slot (so the first FETCH is not a dial) and starts
@@ -68,8 +79,8 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	if o.Poll == "" {
 		o.Poll = PollFixed
 	}
-	if o.Poll != PollFixed {
-		return nil, fmt.Errorf("worker poll strategy %q: accepted values are %v", o.Poll, PollStrategies)
+	if !slices.Contains(PollStrategies, o.Poll) {
+		return nil, fmt.Errorf("worker poll strategy %q: accepted values are %s", o.Poll, strings.Join(PollStrategies, ", "))
 	}
 	if o.Concurrency < 1 {
 		return nil, fmt.Errorf("worker concurrency %d: want at least 1", o.Concurrency)
@@ -78,6 +89,12 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		return nil, fmt.Errorf("worker poll interval %s: want 0 or more", o.PollInterval)
 	}
 	w := &Worker{opts: o, queue: cmp.Or(o.Queue, DefaultQueue), stopping: make(chan struct{}), conns: map[*faktory.Client]struct{}{}}
+	if o.Poll == PollLibrary {
+		if err := w.startLibrary(); err != nil {
+			return nil, err
+		}
+		return w, nil
+	}
 	clients, err := openAll(ctx, o.Concurrency, o.Endpoint.Dial)
 	if err != nil {
 		for _, c := range clients {
@@ -85,10 +102,20 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		}
 		return nil, fmt.Errorf("start worker (%d slots): %w", o.Concurrency, err)
 	}
+	slot := w.fixedSlot
+	if o.Poll == PollTuned {
+		if w.acks, err = newAcker(ctx, o.Endpoint, o.Sink); err != nil {
+			for _, c := range clients {
+				closeClient(c)
+			}
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		slot = w.tunedSlot
+	}
 	for _, c := range clients {
 		w.track(c)
 		w.wg.Add(1)
-		go w.fixedSlot(c)
+		go slot(c)
 	}
 	return w, nil
 }
@@ -101,7 +128,27 @@ func (w *Worker) Busy() int { return int(w.busy.Load()) }
 // if ctx ends first, the connections are closed under the slots (an unACKed job is
 // requeued by Faktory after its reservation) and Stop waits at most abortWait more.
 func (w *Worker) Stop(ctx context.Context) error {
-	w.stopOnce.Do(func() { close(w.stopping) })
+	err := w.stopSlots(ctx)
+	if w.acks != nil {
+		// The slots are gone; the ACKs they handed over still get their answers, within
+		// ctx or, when it has ended already, a short grace.
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if ctx.Err() != nil {
+			actx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+		}
+		w.acks.close(actx)
+		cancel()
+	}
+	return err
+}
+
+func (w *Worker) stopSlots(ctx context.Context) error {
+	w.stopOnce.Do(func() {
+		close(w.stopping)
+		if w.stopLibrary != nil {
+			w.stopLibrary()
+		}
+	})
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	select {
@@ -208,6 +255,36 @@ func (w *Worker) fixedSlot(c *faktory.Client) {
 	}
 }
 
+// tunedSlot fetches again as soon as a job has run: its ACK goes to the acker, which
+// pipelines it, and an empty FETCH is followed at once by the next (Faktory's long poll
+// already waits up to 2 s for a job). One round trip per job per slot.
+func (w *Worker) tunedSlot(c *faktory.Client) {
+	defer w.wg.Done()
+	defer func() {
+		if c != nil {
+			w.untrack(c)
+		}
+	}()
+	backoff := newBackoff()
+	for !w.stopped() {
+		job, err := c.Fetch(w.queue)
+		if err != nil {
+			if w.stopped() {
+				return
+			}
+			w.untrack(c)
+			if c = w.reconnect(backoff); c == nil {
+				return
+			}
+			continue
+		}
+		backoff.reset()
+		if job != nil {
+			w.acks.send(w.run(job))
+		}
+	}
+}
+
 func (w *Worker) run(job *faktory.Job) Completion {
 	w.busy.Add(1)
 	defer w.busy.Add(-1)
@@ -276,3 +353,32 @@ func (b *backoff) next() time.Duration {
 	d = min(d, ceiling)
 	return d/2 + rand.N(d/2+1)
 }
+
+// Default slot counts of the strategies that do not size themselves.
+const (
+	FixedSlots    = 50 // the analysed code's WORKER_CONCURRENCY
+	MaxTunedSlots = 1000
+	// tunedHeadroom absorbs bursts above the mean rate (Little's law gives the mean).
+	tunedHeadroom = 1.25
+	// tunedLocalCost is what a job costs a slot on this side of the link besides the
+	// round trip: Faktory's reservation, the handler, scheduling.
+	tunedLocalCost = time.Millisecond
+)
+
+// TunedSlots sizes the tuned strategy by Little's law: jobs held at once = arrival rate ×
+// time each job holds a slot. A tuned slot holds a job for one round trip (its FETCH)
+// plus the work and a little local cost; headroom absorbs bursts. It returns the slots
+// and the reasoning, for the report.
+func TunedSlots(rate float64, rtt, work time.Duration) (int, string) {
+	hold := rtt + work + tunedLocalCost
+	n := int(math.Ceil(rate * hold.Seconds() * tunedHeadroom))
+	n = min(max(n, 1), MaxTunedSlots)
+	why := fmt.Sprintf("tuned: %d slots = %.0f jobs/s × %.1f ms per job per slot (1 RTT %.1f ms + work %.1f ms + local %.1f ms) × %.2f headroom",
+		n, rate, ms(hold), ms(rtt), ms(work), ms(tunedLocalCost), tunedHeadroom)
+	if n == MaxTunedSlots {
+		why += fmt.Sprintf(" (capped at %d)", MaxTunedSlots)
+	}
+	return n, why
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
