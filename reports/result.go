@@ -96,6 +96,7 @@ type Config struct {
 	FaktoryURL        string  `json:"faktory_url,omitempty"`
 	// AckMode: "sync" (a slot waits for Faktory's answer to its ACK) or "pipelined".
 	AckMode string `json:"ack_mode,omitempty"`
+	Burst   bool   `json:"burst,omitempty"`
 	// LinkOverrides are the --link settings, e.g. "api-faktory=30ms,jitter=3ms".
 	LinkOverrides []string `json:"link_overrides,omitempty"`
 }
@@ -130,6 +131,9 @@ type Durations struct {
 type Throughput struct {
 	EnqueueJobsPerS   float64 `json:"enqueue_jobs_per_s"`
 	CompletedJobsPerS float64 `json:"completed_jobs_per_s"`
+	// DrainJobsPerS (burst runs): jobs completed per second from the workers' first pickup
+	// to the last completion, with every job already queued: the workers' own capacity.
+	DrainJobsPerS float64 `json:"drain_jobs_per_s,omitempty"`
 }
 
 // Percentiles of one timing point, in milliseconds.

@@ -38,6 +38,9 @@ type RunConfig struct {
 	Concurrency int           // closed loop clients; open loop: most calls in flight
 	Rate        float64       // jobs/s; > 0 selects the open loop
 	DrainWait   time.Duration // how long to wait for the last jobs to complete
+	// Burst enqueues every job before the workers start, so that the drain measures the
+	// workers alone against a backlog (DESIGN §4's "burst drain throughput").
+	Burst bool
 
 	// System
 	FaktoryURL        string // "" = embedded
@@ -184,6 +187,9 @@ func (c RunConfig) DisplayName() string {
 	}
 	if c.Poll != system.PollFixed {
 		parts = append(parts, "poll="+c.Poll)
+	}
+	if c.Burst {
+		parts = append(parts, "burst")
 	}
 	if c.Topology != "central" {
 		parts = append(parts, "topology="+c.Topology)

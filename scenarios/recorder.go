@@ -49,6 +49,7 @@ type Recorder struct {
 	firstStart   time.Time
 	lastAnswer   time.Time
 	lastFinish   time.Time
+	firstPickup  time.Time // the earliest a worker started one of the run's jobs
 	changed      chan struct{}
 	lastErr      error
 }
@@ -209,6 +210,9 @@ func (r *Recorder) finish(st *jobState, c system.Completion, withPickup bool) {
 	if c.Finished.After(r.lastFinish) {
 		r.lastFinish = c.Finished
 	}
+	if r.firstPickup.IsZero() || c.Started.Before(r.firstPickup) {
+		r.firstPickup = c.Started
+	}
 }
 
 func (r *Recorder) notify() {
@@ -255,13 +259,14 @@ func (r *Recorder) Settle() {
 
 // Snapshot is the recorder's state at the end of a run.
 type Snapshot struct {
-	Jobs       reports.Jobs
-	Hist       map[string]*hdrhistogram.Histogram
-	FirstStart time.Time
-	LastAnswer time.Time
-	LastFinish time.Time
-	EarlyPick  int
-	Foreign    int
+	Jobs        reports.Jobs
+	Hist        map[string]*hdrhistogram.Histogram
+	FirstStart  time.Time
+	LastAnswer  time.Time
+	LastFinish  time.Time
+	FirstPickup time.Time
+	EarlyPick   int
+	Foreign     int
 	// FailedCalls: enqueue calls without a usable answer. LateAccepted: jobs that
 	// completed although no answer accepted them.
 	FailedCalls  int
@@ -283,7 +288,7 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 	}
 	s := Snapshot{
 		Hist:       map[string]*hdrhistogram.Histogram{},
-		FirstStart: r.firstStart, LastAnswer: r.lastAnswer, LastFinish: r.lastFinish,
+		FirstStart: r.firstStart, LastAnswer: r.lastAnswer, LastFinish: r.lastFinish, FirstPickup: r.firstPickup,
 		EarlyPick: r.earlyPick, Foreign: r.foreign, LastErr: r.lastErr,
 		FailedCalls: r.failedCalls, LateAccepted: r.lateAccepted,
 		Jobs: reports.Jobs{

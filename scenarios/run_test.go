@@ -487,3 +487,21 @@ func TestExecutePollStrategies(t *testing.T) {
 		})
 	}
 }
+
+// Burst: the workers start on a full backlog, and the fixed strategy's drain rate can
+// never beat its floor of slots / (2 round trips per job).
+func TestExecuteBurstDrainFloor(t *testing.T) {
+	cfg := Default()
+	cfg.Burst, cfg.RTT, cfg.Batch, cfg.Jobs = true, 20*time.Millisecond, 50, 200
+	cfg.WorkerConcurrency, cfg.PollInterval = 4, 50*time.Millisecond
+	run := execute(t, testCtx(t, 60*time.Second), cfg)
+	wantAllDone(t, run, 200)
+	floor := 4 / (2 * 0.020) // jobs/s: 4 slots, each job FETCH + ACK over a 20 ms link
+	drain := run.Throughput.DrainJobsPerS
+	if drain <= 0 || drain > floor*1.01 {
+		t.Errorf("drain %.1f jobs/s: want above 0 and at most the %.0f jobs/s floor", drain, floor)
+	}
+	if !run.Config.Burst {
+		t.Error("config does not record burst")
+	}
+}

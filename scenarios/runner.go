@@ -53,8 +53,10 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	if why != "" {
 		out.Notes = append(out.Notes, why)
 	}
-	if err := st.StartWorkers(ctx, cfg, rec); err != nil {
-		return out, err
+	if !cfg.Burst {
+		if err := st.StartWorkers(ctx, cfg, rec); err != nil {
+			return out, err
+		}
 	}
 
 	var tgt target
@@ -85,6 +87,13 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 		d.closedLoop(ctx)
 	}
 	enqueueEnd := time.Now()
+	workersStart := loadStart
+	if cfg.Burst {
+		workersStart = time.Now()
+		if err := st.StartWorkers(ctx, cfg, rec); err != nil && ctx.Err() == nil {
+			return out, err
+		}
+	}
 
 	// Drain: accepted jobs get DrainWait to complete. An interrupt (before or during the
 	// drain) cuts that to InterruptDrain, so an interrupted run still reports what happened
@@ -98,7 +107,7 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	if drainErr != nil && !out.Interrupted {
 		out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
 	}
-	if rec.Pending() == 0 {
+	if rec.Pending() == 0 && st.Worker != nil {
 		// Every accepted job has been reported complete (after its ACK): no slot holds one
 		// of ours, so the workers need not sit out Faktory's 2 s long poll to stop.
 		_ = st.Worker.Close()
@@ -113,6 +122,13 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d accepted jobs of %s; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, planned, snap.Jobs.Lost))
 	}
 	fillRun(&out, cfg, snap, loadStart, enqueueEnd)
+	// Drain rate: from the first job a worker started (its connections open, the backlog
+	// waiting) to the last it finished.
+	if cfg.Burst && !snap.FirstPickup.IsZero() && snap.LastFinish.After(snap.FirstPickup) {
+		out.Throughput.DrainJobsPerS = float64(snap.Jobs.Completed+snap.Jobs.Failed) / snap.LastFinish.Sub(snap.FirstPickup).Seconds()
+		out.Notes = append(out.Notes, fmt.Sprintf("burst: every job was enqueued before the workers started (%.0f ms after the load began); from their first pickup they drained the backlog at %.1f jobs/s",
+			ms(workersStart.Sub(loadStart)), out.Throughput.DrainJobsPerS))
+	}
 	if snap.Jobs.Accepted == 0 && snap.LastErr != nil {
 		return out, fmt.Errorf("no job was accepted: %w", snap.LastErr)
 	}
@@ -263,7 +279,7 @@ func resultConfig(c RunConfig) reports.Config {
 		Batch: c.Batch, Jobs: c.Jobs, DurationS: c.Duration.Seconds(), Concurrency: c.Concurrency,
 		RatePerS: c.Rate, Poll: c.Poll, WorkerConcurrency: c.WorkerConcurrency,
 		EnqueueMode: c.EnqueueMode, Netem: c.Netem, PoolSize: c.PoolSize, FaktoryURL: redactURL(c.FaktoryURL),
-		AckMode: ackMode(c.Poll),
+		AckMode: ackMode(c.Poll), Burst: c.Burst,
 	}
 	for _, l := range c.Links {
 		rc.LinkOverrides = append(rc.LinkOverrides, l.String())

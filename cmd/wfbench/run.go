@@ -55,6 +55,10 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
   # open loop: 200 jobs/s for 10 s, latency corrected for coordinated omission
   wfbench run --rtt 20ms --rate 200 --duration 10s --jobs 0 --concurrency 64
 
+  # worker capacity: a backlog of 2000 jobs drained by each poll strategy
+  wfbench run --rtt 100ms --batch 100 --jobs 2000 --burst --poll fixed
+  wfbench run --rtt 100ms --batch 100 --jobs 2000 --burst --poll tuned
+
   # one slow link only
   wfbench run --link api-faktory=30ms,jitter=3ms --topology central`,
 		Args: cobra.NoArgs,
@@ -84,6 +88,7 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 	durationVar(fs, &cfg.Duration, "duration", 0, "stop sending after this long, e.g. 30s")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight (100 with --rate unless set)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: jobs per second on a fixed schedule (0 = closed loop)")
+	fs.BoolVar(&cfg.Burst, "burst", false, "enqueue every job before the workers start: the drain then measures the workers alone (drain jobs/s)")
 	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "how long to wait for accepted jobs to complete after the load")
 	fs.StringVar(&cfg.FaktoryURL, "faktory-url", "", "use a running Faktory (tcp://host:7419, tcp+tls://:password@host:port) instead of the embedded one")
 	fs.IntVar(&cfg.PoolSize, "pool-size", cfg.PoolSize, "API's Faktory connection pool size (FAKTORY_POOL_SIZE)")
