@@ -46,7 +46,8 @@ type RunConfig struct {
 	FaktoryURL        string // "" = embedded
 	PoolSize          int
 	MaxBatch          int
-	EnqueueMode       string
+	EnqueueMode       string        // sync | async
+	FlushInterval     time.Duration // async: how often the API's buffer is flushed (0 = 10ms)
 	Poll              string
 	WorkerConcurrency int // 0: the strategy's own (fixed 50, tuned sized, library 20)
 	PollInterval      time.Duration
@@ -124,8 +125,11 @@ func (c RunConfig) Validate() error {
 	if c.PoolSize < 1 {
 		bad("--pool-size %d: accepted is an integer of 1 or more", c.PoolSize)
 	}
-	if c.EnqueueMode != "sync" {
-		bad("--enqueue %q: accepted value is sync", c.EnqueueMode)
+	if !slices.Contains(system.EnqueueModes, c.EnqueueMode) {
+		bad("--enqueue %q: accepted values are %s", c.EnqueueMode, strings.Join(system.EnqueueModes, ", "))
+	}
+	if c.FlushInterval < 0 || c.FlushInterval > time.Minute {
+		bad("--flush-interval %s: accepted is a duration from 0 (the default, 10ms) to 1m", c.FlushInterval)
 	}
 	if !slices.Contains(system.PollStrategies, c.Poll) {
 		bad("--poll %q: accepted values are %s", c.Poll, strings.Join(system.PollStrategies, ", "))
@@ -190,6 +194,9 @@ func (c RunConfig) DisplayName() string {
 	}
 	if c.Burst {
 		parts = append(parts, "burst")
+	}
+	if c.EnqueueMode != system.EnqueueSync {
+		parts = append(parts, "enqueue="+c.EnqueueMode)
 	}
 	if c.Topology != "central" {
 		parts = append(parts, "topology="+c.Topology)

@@ -505,3 +505,24 @@ func TestExecuteBurstDrainFloor(t *testing.T) {
 		t.Error("config does not record burst")
 	}
 }
+
+// Async enqueue in the split topology: the call waits on client-api only, so its p50 is
+// about one RTT where sync pays two; nothing accepted is lost.
+func TestExecuteAsyncSplit(t *testing.T) {
+	cfg := Default()
+	cfg.Topology, cfg.RTT, cfg.Jobs, cfg.EnqueueMode = "split", 10*time.Millisecond, 30, "async"
+	cfg.WorkerConcurrency, cfg.PollInterval = 4, 50*time.Millisecond
+	run := execute(t, testCtx(t, 60*time.Second), cfg)
+	wantAllDone(t, run, 30)
+	wantEnqueueAtLeast(t, run, 10*time.Millisecond)
+	if run.Model.EnqueueRTTMS != 10 {
+		t.Errorf("model enqueue RTT %g ms, want 10: an async call does not wait on api-faktory", run.Model.EnqueueRTTMS)
+	}
+	noted := false
+	for _, n := range run.Notes {
+		noted = noted || strings.Contains(n, "not yet durable")
+	}
+	if !noted {
+		t.Errorf("no note states the not-yet-durable window: %v", run.Notes)
+	}
+}

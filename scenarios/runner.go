@@ -107,6 +107,11 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	if drainErr != nil && !out.Interrupted {
 		out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
 	}
+	if cfg.EnqueueMode == system.EnqueueAsync && cfg.Target == TargetAPI {
+		s := st.API.AsyncStats()
+		out.Notes = append(out.Notes, fmt.Sprintf("async enqueue: the API answered before Faktory had the job; accepted jobs waited up to %.1f ms (mean %.1f ms) in its buffer, not yet durable, over %d PUSHB flushes; %d refused by Faktory",
+			ms(s.MaxWindow), ms(s.MeanWindow), s.Flushes, s.Refused))
+	}
 	if rec.Pending() == 0 && st.Worker != nil {
 		// Every accepted job has been reported complete (after its ACK): no slot holds one
 		// of ours, so the workers need not sit out Faktory's 2 s long poll to stop.
@@ -216,10 +221,14 @@ func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd 
 	}
 }
 
-// EnqueueLinks are the links one enqueue call crosses.
+// EnqueueLinks are the links one enqueue call waits on: an async API answers before its
+// PUSHB crosses api-faktory.
 func EnqueueLinks(cfg RunConfig) []string {
-	if cfg.Target == TargetFaktory {
+	switch {
+	case cfg.Target == TargetFaktory:
 		return []string{netem.ClientFaktory}
+	case cfg.EnqueueMode == system.EnqueueAsync:
+		return []string{netem.ClientAPI}
 	}
 	return []string{netem.ClientAPI, netem.APIFaktory}
 }

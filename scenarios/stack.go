@@ -77,7 +77,9 @@ func StartStack(ctx context.Context, cfg RunConfig, queue string) (_ *Stack, err
 	if err != nil {
 		return nil, err
 	}
-	st.API = system.NewAPI(st.apiPool, system.APIOptions{MaxBatch: cfg.MaxBatch, Queue: queue})
+	st.API = system.NewAPI(st.apiPool, system.APIOptions{
+		MaxBatch: cfg.MaxBatch, Queue: queue, Mode: cfg.EnqueueMode, FlushInterval: cfg.FlushInterval,
+	})
 	if err := st.API.Start(""); err != nil {
 		return nil, envErr("start API", err)
 	}
@@ -181,7 +183,12 @@ func (st *Stack) Close() {
 		cancel()
 	}
 	if st.API != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// In-flight requests, then (async) the buffer's last flushes across api-faktory.
+		wait := 5 * time.Second
+		if l := st.Links[netem.APIFaktory]; l != nil {
+			wait += 2 * l.Spec().RTT
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		_ = st.API.Stop(ctx)
 		cancel()
 	}

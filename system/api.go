@@ -24,10 +24,12 @@ type API struct {
 	MaxBatch int   // FAKTORY_MAX_BATCH_SIZE: larger batches get 413
 	MaxBody  int64 // request body limit in bytes
 	Queue    string
+	Mode     string // EnqueueSync or EnqueueAsync
 
-	srv  *http.Server
-	addr string
-	done chan error
+	async *asyncEnqueuer
+	srv   *http.Server
+	addr  string
+	done  chan error
 }
 
 // APIOptions configures NewAPI.
@@ -35,6 +37,12 @@ type APIOptions struct {
 	MaxBatch int
 	MaxBody  int64
 	Queue    string // "" = DefaultQueue
+	// Async mode: answer 202 once the job is buffered; a flusher PUSHBs every
+	// FlushInterval (default 10 ms) or MaxBatch jobs. BufferSize bounds the buffer (default
+	// 10000); when it is full the API answers 503 with Retry-After.
+	Mode          string
+	FlushInterval time.Duration
+	BufferSize    int
 }
 
 // NewAPI returns an API enqueueing through pool.
@@ -45,7 +53,31 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 8 << 20
 	}
-	return &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue)}
+	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue), Mode: cmp.Or(o.Mode, EnqueueSync)}
+	if a.Mode == EnqueueAsync {
+		interval := cmp.Or(o.FlushInterval, 10*time.Millisecond)
+		a.async = newAsyncEnqueuer(pool, o.MaxBatch, max(cmp.Or(o.BufferSize, 10000), o.MaxBatch), interval)
+	}
+	return a
+}
+
+// AsyncStats reports the async buffer's figures (zero in sync mode).
+func (a *API) AsyncStats() AsyncStats {
+	if a.async == nil {
+		return AsyncStats{}
+	}
+	return a.async.snapshot()
+}
+
+// buffer hands jobs to the async flusher, answering 503 with Retry-After when the buffer
+// is full (or the API is stopping); it reports whether the jobs were taken.
+func (a *API) buffer(w http.ResponseWriter, jobs []*faktory.Job) bool {
+	if a.async.add(jobs) {
+		return true
+	}
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue buffer full (%d jobs waiting for Faktory): retry later", a.async.capacity))
+	return false
 }
 
 // Handler routes the API's endpoints.
@@ -83,19 +115,27 @@ func (a *API) Start(bind string) error {
 // Addr is the address the API listens on.
 func (a *API) Addr() string { return a.addr }
 
-// Stop finishes in-flight requests (bounded by ctx) and stops listening.
+// Stop finishes in-flight requests and stops listening; in async mode it then flushes
+// every buffered job to Faktory. Both are bounded by ctx: jobs still buffered when it
+// ends are reported as an error (and counted in AsyncStats.Lost).
 func (a *API) Stop(ctx context.Context) error {
-	if a.srv == nil {
-		return nil
+	var err error
+	if a.srv != nil {
+		err = a.srv.Shutdown(ctx)
+		if err != nil {
+			_ = a.srv.Close()
+		}
+		if serveErr := <-a.done; serveErr != nil && err == nil {
+			err = serveErr
+		}
+		a.srv = nil
 	}
-	err := a.srv.Shutdown(ctx)
-	if err != nil {
-		_ = a.srv.Close()
+	if a.async != nil {
+		// No request can add to the buffer any more: flush what it holds.
+		if s := a.async.close(ctx); s.Lost > 0 && err == nil {
+			err = fmt.Errorf("stop API: %d accepted jobs still buffered when the deadline ended were not enqueued", s.Lost)
+		}
 	}
-	if serveErr := <-a.done; serveErr != nil && err == nil {
-		err = serveErr
-	}
-	a.srv = nil
 	return err
 }
 
@@ -131,6 +171,12 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job := NewJob(jobType, args, r.Header.Get(HeaderRun), a.Queue)
+	if a.async != nil {
+		if a.buffer(w, []*faktory.Job{job}) {
+			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.Jid, "request_id": args.RequestID, "durable": false})
+		}
+		return
+	}
 	err = a.Pool.With(r.Context(), func(c *faktory.Client) error { return c.Push(job) })
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue %s: %v", jobType, err))
@@ -172,6 +218,19 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		JobIDs     []string          `json:"job_ids"`
 		RequestIDs []string          `json:"request_ids"`
 		Rejected   map[string]string `json:"rejected,omitempty"` // request_id → Faktory's reason
+		Durable    *bool             `json:"durable,omitempty"`  // async: false until flushed
+	}
+	if a.async != nil {
+		if a.buffer(w, jobs) {
+			durable := false
+			resp.Durable = &durable
+			for _, j := range jobs {
+				resp.JobIDs = append(resp.JobIDs, j.Jid)
+			}
+			resp.RequestIDs = rids
+			writeJSON(w, http.StatusAccepted, resp)
+		}
+		return
 	}
 	err := a.Pool.With(r.Context(), func(c *faktory.Client) error {
 		var err error

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -816,5 +817,88 @@ func TestTunedSlots(t *testing.T) {
 		if got != tc.want || !strings.Contains(why, fmt.Sprintf("%d slots", got)) {
 			t.Errorf("TunedSlots(%g, %s, %s) = %d (%s), want %d", tc.rate, tc.rtt, tc.work, got, why, tc.want)
 		}
+	}
+}
+
+// Async mode: 202 before Faktory has the job, and stopping the API with jobs still
+// buffered (a flush interval far longer than the test) loses none of them.
+func TestAPIAsyncStopFlushesBuffer(t *testing.T) {
+	b := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	api := NewAPI(pool, APIOptions{Mode: EnqueueAsync, FlushInterval: time.Hour, MaxBatch: 100, BufferSize: 100})
+	if err := api.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	for i := range n {
+		resp, err := http.Post("http://"+api.Addr()+"/jobs/add", "application/json", strings.NewReader(fmt.Sprintf(`{"a":%d,"b":1,"request_id":"async-%d"}`, i, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || body["durable"] != false {
+			t.Fatalf("POST: %s %v, want 202 with durable false", resp.Status, body)
+		}
+	}
+	if s := api.AsyncStats(); s.Flushed != 0 {
+		t.Fatalf("flushed %d before Stop with an hour's flush interval", s.Flushed)
+	}
+	if err := api.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	s := api.AsyncStats()
+	if s.Flushed != n || s.Lost != 0 || s.Refused != 0 {
+		t.Fatalf("after Stop: %+v, want %d flushed, none lost", s, n)
+	}
+	c, err := Endpoint{Addr: b.Addr()}.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sizes, err := c.QueueSizes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sizes[DefaultQueue] != n {
+		t.Errorf("queue %s holds %d jobs, want %d", DefaultQueue, sizes[DefaultQueue], n)
+	}
+}
+
+// A full async buffer answers 503 with Retry-After instead of growing without bound.
+func TestAPIAsyncFullBuffer(t *testing.T) {
+	b := startBroker(t)
+	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	api := NewAPI(pool, APIOptions{Mode: EnqueueAsync, FlushInterval: time.Hour, MaxBatch: 5, BufferSize: 5})
+	defer api.Stop(context.Background())
+	h := api.Handler()
+	post := func(body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/jobs/batch", strings.NewReader(body)))
+		return rec
+	}
+	four := `{"jobs":[{"type":"add","a":1,"b":1},{"type":"add","a":1,"b":1},{"type":"add","a":1,"b":1},{"type":"add","a":1,"b":1}]}`
+	if rec := post(four); rec.Code != http.StatusAccepted {
+		t.Fatalf("first batch: %d %s", rec.Code, rec.Body)
+	}
+	// 4 buffered jobs are below a batch (5), so with an hour's interval nothing flushes:
+	// 4 more do not fit.
+	rec := post(four)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "buffer full") {
+		t.Errorf("second batch: %d %v %s, want 503 with Retry-After and the reason", rec.Code, rec.Header(), rec.Body)
+	}
+	if rec := post(`{"jobs":[{"type":"add","a":1,"b":1}]}`); rec.Code != http.StatusAccepted {
+		t.Errorf("a batch that fits: %d %s, want 202", rec.Code, rec.Body)
 	}
 }
