@@ -21,9 +21,13 @@ type Stack struct {
 	API     *system.API
 	Worker  *system.Worker
 	Queue   string // the run's own Faktory queue
+	Results *system.ResultStore
 
 	apiPool *system.Pool
 }
+
+// resultsKept bounds the API's result store in a run.
+const resultsKept = 100_000
 
 // ErrEnvironment marks failures of the machine rather than of the configuration
 // (redis-server missing, port taken, broker unreachable): exit code 3.
@@ -77,8 +81,10 @@ func StartStack(ctx context.Context, cfg RunConfig, queue string) (_ *Stack, err
 	if err != nil {
 		return nil, err
 	}
+	st.Results = system.NewResultStore(resultsKept)
 	st.API = system.NewAPI(st.apiPool, system.APIOptions{
 		MaxBatch: cfg.MaxBatch, Queue: queue, Mode: cfg.EnqueueMode, FlushInterval: cfg.FlushInterval,
+		Results: st.Results,
 	})
 	if err := st.API.Start(""); err != nil {
 		return nil, envErr("start API", err)
@@ -102,7 +108,7 @@ func (st *Stack) StartWorkers(ctx context.Context, cfg RunConfig, sink system.Co
 	}
 	st.Worker, err = system.StartWorker(ctx, system.WorkerOptions{
 		Endpoint: st.via(netem.WorkerFaktory), Poll: cfg.Poll, Concurrency: cfg.WorkerConcurrency,
-		PollInterval: cfg.PollInterval, Work: work, Sink: sink, Queue: st.Queue,
+		PollInterval: cfg.PollInterval, Work: work, Sink: system.Sinks{sink, st.Results}, Queue: st.Queue,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: start workers: %w", ErrEnvironment, err)

@@ -26,10 +26,12 @@ type API struct {
 	Queue    string
 	Mode     string // EnqueueSync or EnqueueAsync
 
-	async *asyncEnqueuer
-	srv   *http.Server
-	addr  string
-	done  chan error
+	async   *asyncEnqueuer
+	results *ResultStore
+	metrics *apiMetrics
+	srv     *http.Server
+	addr    string
+	done    chan error
 }
 
 // APIOptions configures NewAPI.
@@ -43,6 +45,8 @@ type APIOptions struct {
 	Mode          string
 	FlushInterval time.Duration
 	BufferSize    int
+	// Results, when set, backs GET /jobs/{request_id} (feed it the workers' completions).
+	Results *ResultStore
 }
 
 // NewAPI returns an API enqueueing through pool.
@@ -53,12 +57,44 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 8 << 20
 	}
-	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue), Mode: cmp.Or(o.Mode, EnqueueSync)}
+	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue),
+		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results}
+	a.metrics = newAPIMetrics(a)
 	if a.Mode == EnqueueAsync {
 		interval := cmp.Or(o.FlushInterval, 10*time.Millisecond)
 		a.async = newAsyncEnqueuer(pool, o.MaxBatch, max(cmp.Or(o.BufferSize, 10000), o.MaxBatch), interval)
+		a.async.onFlush = func(start time.Time, flushed, refused int, err error) {
+			a.metrics.observeEnqueue("PUSHB", start)
+			a.metrics.jobs.WithLabelValues("enqueued").Add(float64(flushed))
+			a.metrics.jobs.WithLabelValues("refused").Add(float64(refused))
+		}
+		a.async.onFlushed = func(jobs []*faktory.Job) {
+			for _, j := range jobs {
+				a.record(j, StatusEnqueued)
+			}
+		}
 	}
 	return a
+}
+
+// buffered is the number of jobs in the async buffer.
+func (a *API) buffered() int {
+	if a.async == nil {
+		return 0
+	}
+	a.async.mu.Lock()
+	defer a.async.mu.Unlock()
+	return len(a.async.buf)
+}
+
+// record notes an accepted job in the result store.
+func (a *API) record(j *faktory.Job, status string) {
+	if a.results == nil {
+		return
+	}
+	if args, err := ArgsOf(j); err == nil {
+		a.results.Accepted(args.RequestID, j.Jid, j.Type, status)
+	}
 }
 
 // AsyncStats reports the async buffer's figures (zero in sync mode).
@@ -73,6 +109,10 @@ func (a *API) AsyncStats() AsyncStats {
 // is full (or the API is stopping); it reports whether the jobs were taken.
 func (a *API) buffer(w http.ResponseWriter, jobs []*faktory.Job) bool {
 	if a.async.add(jobs) {
+		a.metrics.jobs.WithLabelValues("buffered").Add(float64(len(jobs)))
+		for _, j := range jobs {
+			a.record(j, StatusBuffered)
+		}
 		return true
 	}
 	w.Header().Set("Retry-After", "1")
@@ -83,11 +123,14 @@ func (a *API) buffer(w http.ResponseWriter, jobs []*faktory.Job) bool {
 // Handler routes the API's endpoints.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /jobs/batch", a.enqueueBatch)
-	mux.HandleFunc("POST /jobs/{op}", a.enqueueOne)
-	mux.HandleFunc("GET /healthz", a.healthz)
+	m := a.metrics
+	mux.Handle("POST /jobs/batch", m.route("batch", a.enqueueBatch))
+	mux.Handle("POST /jobs/{op}", m.route("enqueue", a.enqueueOne))
+	mux.Handle("GET /jobs/{request_id}", m.route("result", a.result))
+	mux.Handle("GET /healthz", m.route("healthz", a.healthz))
+	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	return mux
+	return withGzip(mux)
 }
 
 // Start serves on bind ("" = 127.0.0.1 on an ephemeral port) until Stop.
@@ -177,11 +220,16 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	start := time.Now()
 	err = a.Pool.With(r.Context(), func(c *faktory.Client) error { return c.Push(job) })
+	a.metrics.observeEnqueue("PUSH", start)
 	if err != nil {
+		a.metrics.jobs.WithLabelValues("failed").Inc()
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue %s: %v", jobType, err))
 		return
 	}
+	a.metrics.jobs.WithLabelValues("enqueued").Inc()
+	a.record(job, StatusEnqueued)
 	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": job.Jid, "request_id": args.RequestID})
 }
 
@@ -232,16 +280,39 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	start := time.Now()
 	err := a.Pool.With(r.Context(), func(c *faktory.Client) error {
 		var err error
 		resp.JobIDs, resp.RequestIDs, resp.Rejected, err = PushBatch(c, jobs, rids)
 		return err
 	})
+	a.metrics.observeEnqueue("PUSHB", start)
 	if err != nil {
+		a.metrics.jobs.WithLabelValues("failed").Add(float64(len(jobs)))
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue batch of %d: %v", len(jobs), err))
 		return
 	}
+	a.metrics.jobs.WithLabelValues("enqueued").Add(float64(len(resp.JobIDs)))
+	a.metrics.jobs.WithLabelValues("refused").Add(float64(len(resp.Rejected)))
+	for _, j := range jobs {
+		a.record(j, StatusEnqueued)
+	}
 	writeJSON(w, http.StatusAccepted, resp)
+}
+
+// result answers GET /jobs/{request_id}: the job's status and, once done, its result.
+func (a *API) result(w http.ResponseWriter, r *http.Request) {
+	if a.results == nil {
+		writeError(w, http.StatusNotFound, "result storage is off in this API")
+		return
+	}
+	rid := r.PathValue("request_id")
+	res, ok := a.results.Get(rid)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no job with request_id %q (unknown, or evicted from the result store)", rid))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {

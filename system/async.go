@@ -40,8 +40,12 @@ type bufferedJob struct {
 type asyncEnqueuer struct {
 	pool     *Pool
 	maxBatch int
-	interval time.Duration
-	capacity int
+	// onFlush is told of every PUSHB (start, jobs taken, refused, error); onFlushed gets
+	// the jobs Faktory took. Both optional; set before the first add.
+	onFlush   func(start time.Time, flushed, refused int, err error)
+	onFlushed func(jobs []*faktory.Job)
+	interval  time.Duration
+	capacity  int
 
 	mu      sync.Mutex
 	buf     []bufferedJob
@@ -141,13 +145,20 @@ func (e *asyncEnqueuer) flushOnce() (int, error) {
 		jobs[i] = b.job
 	}
 	var refused map[string]string
+	start := time.Now()
 	err := e.pool.With(context.Background(), func(c *faktory.Client) error {
 		var err error
 		refused, err = c.PushBulk(jobs)
 		return err
 	})
+	if e.onFlush != nil {
+		e.onFlush(start, n-len(refused), len(refused), err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("flush %d buffered jobs: %w", n, err)
+	}
+	if e.onFlushed != nil {
+		e.onFlushed(jobs)
 	}
 	now := time.Now()
 	e.mu.Lock()

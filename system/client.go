@@ -138,6 +138,7 @@ type Pool struct {
 	mu     sync.Mutex
 	all    map[*faktory.Client]struct{}
 	closed bool
+	onWait func(time.Duration) // how long each Get waited (dial included)
 }
 
 // ErrPoolClosed is returned by Get after Close.
@@ -159,8 +160,37 @@ func NewPool(ep Endpoint, size int) (*Pool, error) {
 // Size is the pool's capacity.
 func (p *Pool) Size() int { return cap(p.slots) }
 
+// InUse is the number of connections handed out now.
+func (p *Pool) InUse() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return max(len(p.all)-len(p.idle), 0)
+}
+
+// Idle is the number of open connections waiting in the pool.
+func (p *Pool) Idle() int { return len(p.idle) }
+
+// observeWait sets a function told how long each Get waited.
+func (p *Pool) observeWait(fn func(time.Duration)) {
+	p.mu.Lock()
+	p.onWait = fn
+	p.mu.Unlock()
+}
+
 // Get returns an idle connection, opens a new one if the pool has room, or waits.
 func (p *Pool) Get(ctx context.Context) (*faktory.Client, error) {
+	start := time.Now()
+	c, err := p.get(ctx)
+	p.mu.Lock()
+	onWait := p.onWait
+	p.mu.Unlock()
+	if onWait != nil && err == nil {
+		onWait(time.Since(start))
+	}
+	return c, err
+}
+
+func (p *Pool) get(ctx context.Context) (*faktory.Client, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()

@@ -2,6 +2,7 @@ package system
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -900,5 +901,104 @@ func TestAPIAsyncFullBuffer(t *testing.T) {
 	}
 	if rec := post(`{"jobs":[{"type":"add","a":1,"b":1}]}`); rec.Code != http.StatusAccepted {
 		t.Errorf("a batch that fits: %d %s, want 202", rec.Code, rec.Body)
+	}
+}
+
+// GET /jobs/{request_id} answers a finished job's result; gzip bodies are accepted and
+// gzip answers given to clients that ask; /metrics shows the pool and enqueue series.
+func TestAPIResultsGzipMetrics(t *testing.T) {
+	b := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	results := NewResultStore(100)
+	s := newSink()
+	w, err := StartWorker(ctx, WorkerOptions{Endpoint: Endpoint{Addr: b.Addr()}, Concurrency: 2, PollInterval: 50 * time.Millisecond, Sink: Sinks{s, results}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop(ctx)
+	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	api := NewAPI(pool, APIOptions{Results: results})
+	if err := api.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer api.Stop(ctx)
+	base := "http://" + api.Addr()
+
+	// A gzip-compressed batch.
+	var zbody bytes.Buffer
+	zw := gzip.NewWriter(&zbody)
+	_, _ = zw.Write([]byte(`{"jobs":[{"type":"multiply","a":6,"b":7,"request_id":"gz-1"},{"type":"divide","a":1,"b":0,"request_id":"gz-2"}]}`))
+	_ = zw.Close()
+	req, _ := http.NewRequest(http.MethodPost, base+"/jobs/batch", &zbody)
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("gzip batch: %s", resp.Status)
+	}
+	s.wait(t, 15*time.Second, "gz-1", "gz-2")
+
+	get := func(rid string) JobResult {
+		t.Helper()
+		resp, err := http.Get(base + "/jobs/" + rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r JobResult
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /jobs/%s: %s %v", rid, resp.Status, err)
+		}
+		return r
+	}
+	if r := get("gz-1"); r.Status != StatusDone || r.Result == nil || *r.Result != 42 {
+		t.Errorf("gz-1: %+v, want done with 42", r)
+	}
+	if r := get("gz-2"); r.Status != StatusFailed || !strings.Contains(r.Error, "division by zero") {
+		t.Errorf("gz-2: %+v, want failed with division by zero", r)
+	}
+	if resp, err := http.Get(base + "/jobs/nope"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown request id: %v %v, want 404", resp.Status, err)
+	}
+
+	// A body that says gzip but is not.
+	req, _ = http.NewRequest(http.MethodPost, base+"/jobs/add", strings.NewReader(`{"a":1,"b":2}`))
+	req.Header.Set("Content-Encoding", "gzip")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("non-gzip body labelled gzip: %v %v, want 400", resp.Status, err)
+	}
+
+	// Metrics, asked for compressed.
+	req, _ = http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err = (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("/metrics with Accept-Encoding gzip: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(zr)
+	for _, series := range []string{
+		"wfbench_faktory_pool_in_use", "wfbench_faktory_pool_idle", "wfbench_faktory_pool_size 3",
+		"wfbench_faktory_pool_wait_seconds_count", `wfbench_api_enqueue_duration_seconds_count{command="PUSHB"} 1`,
+		`wfbench_api_jobs_total{outcome="enqueued"} 2`,
+	} {
+		if !bytes.Contains(text, []byte(series)) {
+			t.Errorf("/metrics lacks %q", series)
+		}
 	}
 }
