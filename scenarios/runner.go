@@ -113,8 +113,9 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 			ms(s.MaxWindow), ms(s.MeanWindow), s.Flushes, s.Refused))
 	}
 	if rec.Pending() == 0 && st.Worker != nil {
-		// Every accepted job has been reported complete (after its ACK): no slot holds one
-		// of ours, so the workers need not sit out Faktory's 2 s long poll to stop.
+		// Every accepted job has been reported complete (fixed and tuned: after its ACK; the
+		// library's ACK follows, and its Stop waits for it): no slot holds one of ours,
+		// so the workers need not sit out Faktory's 2 s long poll to stop.
 		_ = st.Worker.Close()
 	}
 	rec.Settle()

@@ -15,52 +15,57 @@ import (
 // its finished job over and fetches again at once, instead of waiting a round trip for
 // Faktory's +OK (the tuned strategy's "1 round trip per job per slot"). A reader matches
 // each answer, in order, to its command and only then reports the job complete, so
-// "completed" still means "Faktory knows it is done".
+// "completed" still means "Faktory knows it is done". Faktory answers every command with
+// one line and sends nothing unasked, so order is enough to match them.
 type acker struct {
 	ep   Endpoint
 	sink CompletionSink
 
-	mu      sync.Mutex
-	conn    net.Conn
-	w       *bufio.Writer
-	pending chan Completion // sent, awaiting an answer, in send order
-	endPend func()          // closes pending once, whoever gets there first
-	broken  error
-	closed  bool
-	wg      sync.WaitGroup
+	mu     sync.Mutex // serialises writes and connection changes
+	cur    *ackConn
+	closed bool
 }
 
-// ackerBacklog bounds the commands in flight: beyond it, send waits for answers.
-const ackerBacklog = 8192
+// ackConn is one connection and the commands sent on it, awaiting answers. Its reader
+// owns the queue's tail end; when the connection dies the reader fails what is queued,
+// and a later send opens a new connection rather than waiting on this one.
+type ackConn struct {
+	conn net.Conn
+	w    *bufio.Writer
+
+	mu      sync.Mutex
+	queue   []Completion
+	dead    bool
+	drained chan struct{} // signalled when the queue empties
+	done    chan struct{} // closed when the reader has exited
+}
 
 func newAcker(ctx context.Context, ep Endpoint, sink CompletionSink) (*acker, error) {
 	a := &acker{ep: ep, sink: sink}
-	if err := a.connect(ctx); err != nil {
+	c, err := a.connect(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("open ACK connection: %w", err)
 	}
+	a.cur = c
 	return a, nil
 }
 
-// connect opens the connection (the HELLO handshake through Faktory's client, then the
-// raw connection for pipelining) and starts its reader; the caller holds mu or owns a.
-func (a *acker) connect(ctx context.Context) error {
-	c, err := a.ep.Dial(ctx)
+// connect opens a connection (the HELLO handshake through Faktory's client, then the raw
+// connection for pipelining) and starts its reader.
+func (a *acker) connect(ctx context.Context) (*ackConn, error) {
+	cl, err := a.ep.Dial(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v, ok := rawConns.LoadAndDelete(c)
+	v, ok := rawConns.LoadAndDelete(cl)
 	if !ok {
-		closeClient(c)
-		return errors.New("ACK connection: no raw connection behind the client")
+		closeClient(cl)
+		return nil, errors.New("ACK connection: no raw connection behind the client")
 	}
-	a.conn = v.(net.Conn)
-	a.w = bufio.NewWriter(a.conn)
-	pending := make(chan Completion, ackerBacklog)
-	a.pending, a.endPend = pending, sync.OnceFunc(func() { close(pending) })
-	a.broken = nil
-	a.wg.Add(1)
-	go a.read(bufio.NewReader(a.conn), a.pending, a.endPend)
-	return nil
+	c := &ackConn{conn: v.(net.Conn), drained: make(chan struct{}, 1), done: make(chan struct{})}
+	c.w = bufio.NewWriter(c.conn)
+	go a.read(c, bufio.NewReader(c.conn))
+	return c, nil
 }
 
 // send writes the job's ACK (or FAIL) without waiting for the answer.
@@ -75,60 +80,87 @@ func (a *acker) send(comp Completion) {
 	line = append(line, '\r', '\n')
 
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.closed {
+		a.mu.Unlock()
 		comp.AckErr = errors.New("ACK connection closed before the job's ACK")
 		a.report(comp)
 		return
 	}
-	if a.broken != nil {
-		a.wg.Wait() // the old reader has reported its pending commands
-		if err := a.connect(context.Background()); err != nil {
+	c := a.cur
+	if c == nil || c.isDead() {
+		nc, err := a.connect(context.Background())
+		if err != nil {
+			a.mu.Unlock()
 			comp.AckErr = fmt.Errorf("reconnect ACK connection: %w", err)
 			a.report(comp)
 			return
 		}
+		a.cur, c = nc, nc
 	}
-	a.pending <- comp
-	_, err := a.w.Write(line)
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		a.mu.Unlock()
+		comp.AckErr = errors.New("ACK connection broke before the job's ACK was sent")
+		a.report(comp)
+		return
+	}
+	c.queue = append(c.queue, comp)
+	c.mu.Unlock()
+	_, err := c.w.Write(line)
 	if err == nil {
-		err = a.w.Flush()
+		err = c.w.Flush()
 	}
+	a.mu.Unlock()
 	if err != nil {
-		a.broken = err
-		_ = a.conn.Close() // the reader fails the pending commands, this one included
+		_ = c.conn.Close() // the reader fails the queued commands, this one included
 	}
 }
 
-// read matches answers to commands, in order; on a broken connection every pending
-// command is reported with the error (Faktory will requeue those jobs).
-func (a *acker) read(r *bufio.Reader, pending chan Completion, endPend func()) {
-	defer a.wg.Done()
-	for comp := range pending {
+func (c *ackConn) isDead() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dead
+}
+
+// read matches answers to commands, in order; when the connection breaks every queued
+// command is reported with the error (Faktory requeues those jobs after their
+// reservation, so they may run again).
+func (a *acker) read(c *ackConn, r *bufio.Reader) {
+	defer close(c.done)
+	for {
 		line, err := r.ReadString('\n')
-		switch {
-		case err != nil:
-			comp.AckErr = fmt.Errorf("ACK connection: %w", err)
-			a.report(comp)
-			a.failAll(pending, endPend, err)
+		c.mu.Lock()
+		if err != nil {
+			c.dead = true
+			failed := c.queue
+			c.queue = nil
+			c.mu.Unlock()
+			for _, comp := range failed {
+				comp.AckErr = fmt.Errorf("ACK connection: %w", err)
+				a.report(comp)
+			}
 			return
-		case strings.HasPrefix(line, "-"):
+		}
+		if len(c.queue) == 0 { // an answer to nothing: the stream is out of step
+			c.mu.Unlock()
+			_ = c.conn.Close()
+			continue
+		}
+		comp := c.queue[0]
+		c.queue = c.queue[1:]
+		empty := len(c.queue) == 0
+		c.mu.Unlock()
+		if strings.HasPrefix(line, "-") {
 			comp.AckErr = fmt.Errorf("faktory: %s", strings.TrimSpace(line[1:]))
 		}
 		a.report(comp)
-	}
-}
-
-func (a *acker) failAll(pending chan Completion, endPend func(), err error) {
-	a.mu.Lock()
-	if a.broken == nil {
-		a.broken = err
-	}
-	endPend()
-	a.mu.Unlock()
-	for comp := range pending {
-		comp.AckErr = fmt.Errorf("ACK connection: %w", err)
-		a.report(comp)
+		if empty {
+			select {
+			case c.drained <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -138,18 +170,33 @@ func (a *acker) report(comp Completion) {
 	}
 }
 
-// close waits for the answers to every command sent (bounded by ctx), then closes.
+// close refuses further sends, waits for the answers to every command sent (bounded by
+// ctx), then closes the connection and waits for its reader.
 func (a *acker) close(ctx context.Context) {
 	a.mu.Lock()
 	a.closed = true
-	if a.broken == nil {
-		a.broken = errors.New("acker closed")
-	}
-	a.endPend()
-	conn := a.conn
+	c := a.cur
 	a.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	a.wg.Wait()
-	stop()
-	_ = conn.Close()
+	if c == nil {
+		return
+	}
+	for {
+		c.mu.Lock()
+		waiting := len(c.queue) > 0 && !c.dead
+		c.mu.Unlock()
+		if !waiting {
+			break
+		}
+		select {
+		case <-c.drained:
+		case <-c.done:
+		case <-ctx.Done():
+			waiting = false
+		}
+		if !waiting {
+			break
+		}
+	}
+	_ = c.conn.Close()
+	<-c.done
 }

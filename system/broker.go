@@ -15,6 +15,7 @@ import (
 	"github.com/contribsys/faktory/server"
 	"github.com/contribsys/faktory/storage"
 	"github.com/contribsys/faktory/util"
+	"github.com/contribsys/faktory/webui"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -39,6 +40,7 @@ type Broker struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	stopErr  error
+	web      *webui.Lifecycle
 }
 
 // BrokerOptions configures an embedded broker.
@@ -47,6 +49,8 @@ type BrokerOptions struct {
 	Bind string
 	// Password, if set, is required of clients.
 	Password string
+	// WebUI, if set, serves Faktory's Web UI on this address (host:port).
+	WebUI string
 }
 
 // StartBroker boots redis-server and Faktory. The caller must Stop it; Stop is also safe
@@ -85,7 +89,7 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 	// first; a port taken in between is retried.
 	for attempt := 0; ; attempt++ {
 		bind := opts.Bind
-		if bind == "" {
+		if bind == "" || strings.HasSuffix(bind, ":0") { // Faktory cannot report an ephemeral port
 			if bind, err = freeLoopbackAddr(); err != nil {
 				return fail(err)
 			}
@@ -110,6 +114,10 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 		b.srv, b.addr = srv, bind
 		break
 	}
+	if opts.WebUI != "" {
+		b.web = webui.Subsystem(opts.WebUI)
+		b.srv.Register(b.web)
+	}
 	go func() {
 		defer close(b.done)
 		_ = b.srv.Run()
@@ -131,6 +139,9 @@ func (b *Broker) Version() string { return faktory.Version }
 func (b *Broker) Stop() error {
 	b.stopOnce.Do(func() {
 		var errs []error
+		if b.web != nil {
+			_ = b.web.Shutdown(b.srv)
+		}
 		if b.srv != nil {
 			close(b.srv.Stopper()) // stops Faktory's background tasks
 			b.srv.Stop(nil)        // closes the listener and the store

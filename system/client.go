@@ -21,6 +21,10 @@ type Endpoint struct {
 	ServerName     string // TLS: the broker's host name, which a link's address is not
 	Password       string
 	ConnectTimeout time.Duration // TCP connect and HI/HELLO handshake
+	// ReadTimeout and WriteTimeout replace the 5 s deadline Faktory's Go client sets on
+	// every command (FETCH's long poll waits 2 s plus the RTT); KeepAlive is the TCP
+	// keepalive interval. Zero keeps the client's own.
+	ReadTimeout, WriteTimeout, KeepAlive time.Duration
 }
 
 // ParseFaktoryURL parses tcp://[:password@]host:port or tcp+tls://..., falling back to
@@ -59,7 +63,7 @@ func (e Endpoint) Dial(ctx context.Context) (*faktory.Client, error) {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	d := &ctxDialer{ctx: ctx, d: net.Dialer{Timeout: timeout}}
+	d := &ctxDialer{ctx: ctx, d: net.Dialer{Timeout: timeout, KeepAlive: e.KeepAlive}, read: e.ReadTimeout, write: e.WriteTimeout}
 	if e.TLS {
 		name := e.ServerName
 		if name == "" {
@@ -86,11 +90,12 @@ func (e Endpoint) Dial(ctx context.Context) (*faktory.Client, error) {
 // ctxDialer dials with ctx and keeps the connection, so that the handshake that follows
 // can be bounded and a connection can later be closed under a stuck client.
 type ctxDialer struct {
-	ctx  context.Context
-	d    net.Dialer
-	tls  *tls.Config
-	conn net.Conn
-	stop func() bool
+	ctx         context.Context
+	d           net.Dialer
+	tls         *tls.Config
+	read, write time.Duration
+	conn        net.Conn
+	stop        func() bool
 }
 
 func (c *ctxDialer) Dial(network, addr string) (net.Conn, error) {
@@ -104,10 +109,35 @@ func (c *ctxDialer) Dial(network, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.read > 0 || c.write > 0 {
+		conn = &timeoutConn{Conn: conn, read: c.read, write: c.write}
+	}
 	_ = conn.SetDeadline(time.Now().Add(c.d.Timeout))
 	c.conn = conn
 	c.stop = context.AfterFunc(c.ctx, func() { _ = conn.Close() })
 	return conn, nil
+}
+
+// timeoutConn applies FAKTORY_READ_TIMEOUT / FAKTORY_WRITE_TIMEOUT: Faktory's client sets
+// a fixed 5 s deadline before every read and write; this connection moves each such
+// deadline to now + the configured timeout (a zero deadline, "none", passes through).
+type timeoutConn struct {
+	net.Conn
+	read, write time.Duration
+}
+
+func (c *timeoutConn) SetReadDeadline(t time.Time) error {
+	if !t.IsZero() && c.read > 0 {
+		t = time.Now().Add(c.read)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *timeoutConn) SetWriteDeadline(t time.Time) error {
+	if !t.IsZero() && c.write > 0 {
+		t = time.Now().Add(c.write)
+	}
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // rawConns maps a client to its network connection. Faktory's Client.Close writes END

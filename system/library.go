@@ -3,6 +3,7 @@ package system
 import (
 	"context"
 	"fmt"
+	"time"
 
 	faktory "github.com/contribsys/faktory/client"
 	worker "github.com/contribsys/faktory_worker_go"
@@ -38,6 +39,10 @@ func (w *Worker) startLibrary() error {
 	for _, jobType := range Operations {
 		mgr.Register(jobType, w.libraryHandler(jobType))
 	}
+	// The Manager sets the process-wide worker id at boot; waiting for its Startup event
+	// orders that write before every dial that follows (ours included).
+	started := make(chan struct{})
+	mgr.On(worker.Startup, func(*worker.Manager) error { close(started); return nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	w.stopLibrary = cancel
 	w.wg.Add(1)
@@ -49,8 +54,21 @@ func (w *Worker) startLibrary() error {
 		// carry it (Faktory would reap them).
 		faktory.RandomProcessWid = ""
 	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		cancel()
+		return fmt.Errorf("library worker: the Manager did not start within 10 s")
+	}
+	// Each of the library's slots sleeps a random 0-2.1 s before its first FETCH (its
+	// guard against a thundering herd); load sent before then would measure that
+	// stagger, not steady-state polling.
+	time.Sleep(LibraryStagger)
 	return nil
 }
+
+// LibraryStagger is how long faktory_worker_go's slots may wait before their first FETCH.
+const LibraryStagger = 2200 * time.Millisecond
 
 func (w *Worker) libraryHandler(jobType string) worker.Perform {
 	return func(ctx context.Context, args ...any) error {
@@ -60,7 +78,8 @@ func (w *Worker) libraryHandler(jobType string) worker.Perform {
 		}
 		comp := w.run(job)
 		// The library ACKs (or FAILs) after the handler returns: the completion is
-		// reported here, before Faktory has heard of it.
+		// reported here, before Faktory has heard of it (AckErr stays nil; a lost ACK
+		// shows up as a duplicate when Faktory hands the job out again).
 		if w.opts.Sink != nil {
 			w.opts.Sink.Complete(comp)
 		}

@@ -56,6 +56,8 @@ type WorkerOptions struct {
 	Work         Work
 	Sink         CompletionSink
 	Queue        string // "" = DefaultQueue
+	// Ack: AckSync or AckPipelined; "" = the strategy's own (fixed sync, tuned pipelined).
+	Ack string
 }
 
 // Worker runs fetch slots against Faktory.
@@ -82,6 +84,9 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	if !slices.Contains(PollStrategies, o.Poll) {
 		return nil, fmt.Errorf("worker poll strategy %q: accepted values are %s", o.Poll, strings.Join(PollStrategies, ", "))
 	}
+	if o.Ack != "" && o.Ack != AckSync && o.Ack != AckPipelined {
+		return nil, fmt.Errorf("worker ack mode %q: accepted values are %s, %s", o.Ack, AckSync, AckPipelined)
+	}
 	if o.Concurrency < 1 {
 		return nil, fmt.Errorf("worker concurrency %d: want at least 1", o.Concurrency)
 	}
@@ -103,13 +108,18 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		return nil, fmt.Errorf("start worker (%d slots): %w", o.Concurrency, err)
 	}
 	slot := w.fixedSlot
-	if o.Poll == PollTuned {
+	if o.Ack == "" && o.Poll == PollTuned {
+		o.Ack, w.opts.Ack = AckPipelined, AckPipelined
+	}
+	if o.Ack == AckPipelined {
 		if w.acks, err = newAcker(ctx, o.Endpoint, o.Sink); err != nil {
 			for _, c := range clients {
 				closeClient(c)
 			}
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
+	}
+	if o.Poll == PollTuned {
 		slot = w.tunedSlot
 	}
 	for _, c := range clients {
@@ -235,6 +245,10 @@ func (w *Worker) fixedSlot(c *faktory.Client) {
 			continue
 		}
 		comp := w.run(job)
+		if w.acks != nil {
+			w.acks.send(comp) // WORKER_ACK=pipelined: fetch again at once
+			continue
+		}
 		if comp.Err != nil {
 			comp.AckErr = c.Fail(job.Jid, comp.Err, nil)
 		} else {
@@ -279,8 +293,22 @@ func (w *Worker) tunedSlot(c *faktory.Client) {
 			continue
 		}
 		backoff.reset()
-		if job != nil {
-			w.acks.send(w.run(job))
+		if job == nil {
+			continue
+		}
+		comp := w.run(job)
+		if w.acks != nil {
+			w.acks.send(comp)
+			continue
+		}
+		// WORKER_ACK=sync: the slot waits for the answer, as fixed does.
+		if comp.Err != nil {
+			comp.AckErr = c.Fail(job.Jid, comp.Err, nil)
+		} else {
+			comp.AckErr = c.Ack(job.Jid)
+		}
+		if w.opts.Sink != nil {
+			w.opts.Sink.Complete(comp)
 		}
 	}
 }

@@ -79,6 +79,6 @@ network floor that physics allows.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newServeCmd(), newUpCmd(), newVersionCmd())
 	return root
 }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/wfbench/wfbench/system"
+)
+
+// configFlags binds one flag per knob of system.Config; apply layers them over the
+// environment: defaults < environment variables < flags given.
+type configFlags struct {
+	fl  system.Config
+	set map[string]func(dst, src *system.Config)
+}
+
+func addConfigFlags(fs *pflag.FlagSet) *configFlags {
+	c := &configFlags{fl: system.DefaultConfig(), set: map[string]func(dst, src *system.Config){}}
+	str := func(name, env, usage string, p func(*system.Config) *string) {
+		fs.StringVar(p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
+		c.set[name] = func(d, s *system.Config) { *p(d) = *p(s) }
+	}
+	dur := func(name, env, usage string, p func(*system.Config) *time.Duration) {
+		durationVar(fs, p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
+		c.set[name] = func(d, s *system.Config) { *p(d) = *p(s) }
+	}
+	num := func(name, env, usage string, p func(*system.Config) *int) {
+		fs.IntVar(p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
+		c.set[name] = func(d, s *system.Config) { *p(d) = *p(s) }
+	}
+	str("faktory-url", "FAKTORY_URL", "a running Faktory, tcp://host:port (required unless faktory is served too)", func(c *system.Config) *string { return &c.FaktoryURL })
+	dur("connect-timeout", "FAKTORY_CONNECT_TIMEOUT", "Faktory connect and handshake timeout", func(c *system.Config) *time.Duration { return &c.ConnectTimeout })
+	dur("read-timeout", "FAKTORY_READ_TIMEOUT", "Faktory read timeout per command", func(c *system.Config) *time.Duration { return &c.ReadTimeout })
+	dur("write-timeout", "FAKTORY_WRITE_TIMEOUT", "Faktory write timeout per command", func(c *system.Config) *time.Duration { return &c.WriteTimeout })
+	dur("keepalive", "FAKTORY_KEEPALIVE_INTERVAL", "TCP keepalive interval", func(c *system.Config) *time.Duration { return &c.KeepAlive })
+	num("pool-size", "FAKTORY_POOL_SIZE", "API's Faktory connection pool size", func(c *system.Config) *int { return &c.PoolSize })
+	num("max-batch", "FAKTORY_MAX_BATCH_SIZE", "largest batch the API accepts", func(c *system.Config) *int { return &c.MaxBatch })
+	str("enqueue", "API_ENQUEUE_MODE", "API enqueue mode: sync | async", func(c *system.Config) *string { return &c.EnqueueMode })
+	dur("flush-interval", "FLUSH_INTERVAL", "async: flush the API's buffer this often", func(c *system.Config) *time.Duration { return &c.FlushInterval })
+	num("worker-concurrency", "WORKER_CONCURRENCY", "worker slots (0 = the strategy's own)", func(c *system.Config) *int { return &c.WorkerConcurrency })
+	str("poll", "WORKER_POLL", "worker poll strategy: fixed | tuned | library", func(c *system.Config) *string { return &c.WorkerPoll })
+	dur("poll-interval", "WORKER_POLL_INTERVAL", "fixed: sleep after an empty FETCH", func(c *system.Config) *time.Duration { return &c.PollInterval })
+	str("ack", "WORKER_ACK", "worker ACK mode: sync | pipelined", func(c *system.Config) *string { return &c.WorkerAck })
+	return c
+}
+
+// resolve returns the configuration: defaults, then the environment, then the flags
+// given. A bad environment value is a usage error naming the variable.
+func (c *configFlags) resolve(fs *pflag.FlagSet) (system.Config, error) {
+	cfg, err := system.ConfigFromEnv(system.DefaultConfig(), nil)
+	if err != nil {
+		return cfg, err
+	}
+	fs.Visit(func(f *pflag.Flag) {
+		if set, ok := c.set[f.Name]; ok {
+			set(&cfg, &c.fl)
+		}
+	})
+	return cfg, checkConfig(cfg)
+}
+
+// checkConfig validates values that flags may have set (the environment's were checked
+// as they were read).
+func checkConfig(c system.Config) error {
+	var errs []error
+	if !slices.Contains(system.EnqueueModes, c.EnqueueMode) {
+		errs = append(errs, fmt.Errorf("--enqueue %q: accepted values are %s", c.EnqueueMode, strings.Join(system.EnqueueModes, ", ")))
+	}
+	if !slices.Contains(system.PollStrategies, c.WorkerPoll) {
+		errs = append(errs, fmt.Errorf("--poll %q: accepted values are %s", c.WorkerPoll, strings.Join(system.PollStrategies, ", ")))
+	}
+	if c.WorkerAck != system.AckSync && c.WorkerAck != system.AckPipelined {
+		errs = append(errs, fmt.Errorf("--ack %q: accepted values are sync, pipelined", c.WorkerAck))
+	}
+	if c.PoolSize < 1 || c.MaxBatch < 1 || c.WorkerConcurrency < 0 {
+		errs = append(errs, errors.New("--pool-size and --max-batch must be at least 1, --worker-concurrency at least 0"))
+	}
+	if c.FaktoryURL != "" {
+		if _, err := system.ParseFaktoryURL(c.FaktoryURL); err != nil {
+			errs = append(errs, fmt.Errorf("--faktory-url: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func newServeCmd() *cobra.Command {
+	var o system.ServeOptions
+	var cf *configFlags
+	cmd := &cobra.Command{
+		Use:   "serve faktory|api|worker|all",
+		Short: "Run parts of the reference system as their own process",
+		Long: `serve runs one part of the reference system (or all of them) as a long-lived
+process, configured by environment variables or the equivalent flags (flags win):
+
+  ` + strings.Join(system.KnobNames(), ", ") + `
+
+A bad value stops it at start-up with exit code 2 and the variable's accepted form.
+It binds 127.0.0.1 unless told otherwise, and stops cleanly on Ctrl-C.`,
+		Example: `  wfbench serve faktory --web 127.0.0.1:7420
+  FAKTORY_URL=tcp://127.0.0.1:7419 wfbench serve api --bind-api 127.0.0.1:8080
+  FAKTORY_URL=tcp://127.0.0.1:7419 WORKER_POLL=tuned wfbench serve worker
+  wfbench serve all`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch args[0] {
+			case system.PartFaktory, system.PartAPI, system.PartWorker:
+				o.Parts = []string{args[0]}
+			case "all":
+				o.Parts = []string{system.PartFaktory, system.PartAPI, system.PartWorker}
+			default:
+				return usageErr(fmt.Errorf("serve %q: accepted parts are faktory, api, worker, all", args[0]))
+			}
+			cfg, err := cf.resolve(cmd.Flags())
+			if err != nil {
+				return usageErr(err)
+			}
+			return serve(cmd, cfg, o)
+		},
+	}
+	cf = addConfigFlags(cmd.Flags())
+	addBindFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+func addBindFlags(fs *pflag.FlagSet, o *system.ServeOptions) {
+	fs.StringVar(&o.FaktoryBind, "bind-faktory", "127.0.0.1:7419", "embedded Faktory's address")
+	fs.StringVar(&o.APIBind, "bind-api", "127.0.0.1:8080", "API's address")
+	fs.StringVar(&o.WebUIBind, "web", "", "serve Faktory's Web UI on this address, e.g. 127.0.0.1:7420")
+}
+
+func newUpCmd() *cobra.Command {
+	var o system.ServeOptions
+	var cf *configFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the whole reference system standing, until Ctrl-C",
+		Long: `up runs Faktory (with its Web UI), the API and the workers in one process and
+prints where each listens, for poking at them (curl, Faktory's Web UI). Same
+configuration as serve.`,
+		Example: `  wfbench up
+  curl -s localhost:8080/metrics | grep wfbench_faktory_pool
+  API_ENQUEUE_MODE=async WORKER_POLL=tuned wfbench up`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Parts = []string{system.PartFaktory, system.PartAPI, system.PartWorker}
+			cfg, err := cf.resolve(cmd.Flags())
+			if err != nil {
+				return usageErr(err)
+			}
+			return serve(cmd, cfg, o)
+		},
+	}
+	cf = addConfigFlags(cmd.Flags())
+	addBindFlags(cmd.Flags(), &o)
+	cmd.Flags().Lookup("web").DefValue = "127.0.0.1:7420"
+	_ = cmd.Flags().Set("web", "127.0.0.1:7420")
+	return cmd
+}
+
+func serve(cmd *cobra.Command, cfg system.Config, o system.ServeOptions) error {
+	ctx := cmd.Context()
+	st, err := system.StartStandalone(ctx, cfg, o)
+	switch {
+	case errors.Is(err, system.ErrNoFaktoryURL):
+		return usageErr(err)
+	case err != nil: // redis-server missing, a port taken, Faktory unreachable
+		return &exitError{exitEnvironment, err}
+	}
+	for _, l := range st.Lines {
+		fmt.Fprintln(cmd.OutOrStdout(), l)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "Ctrl-C stops it.")
+	<-ctx.Done()
+	fmt.Fprintln(cmd.ErrOrStderr(), "stopping...")
+	st.Close(context.Background())
+	return nil
+}

@@ -1,0 +1,138 @@
+package system
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds the knobs the analysis found missing (DESIGN §2), each an environment
+// variable and a flag, each with a stated default.
+type Config struct {
+	FaktoryURL        string        // FAKTORY_URL ("" = embedded)
+	FaktoryPassword   string        // FAKTORY_PASSWORD
+	ConnectTimeout    time.Duration // FAKTORY_CONNECT_TIMEOUT
+	ReadTimeout       time.Duration // FAKTORY_READ_TIMEOUT
+	WriteTimeout      time.Duration // FAKTORY_WRITE_TIMEOUT
+	KeepAlive         time.Duration // FAKTORY_KEEPALIVE_INTERVAL (TCP keepalive)
+	PoolSize          int           // FAKTORY_POOL_SIZE
+	MaxBatch          int           // FAKTORY_MAX_BATCH_SIZE
+	EnqueueMode       string        // API_ENQUEUE_MODE
+	FlushInterval     time.Duration // FLUSH_INTERVAL
+	WorkerConcurrency int           // WORKER_CONCURRENCY (0 = the strategy's own)
+	WorkerPoll        string        // WORKER_POLL
+	PollInterval      time.Duration // WORKER_POLL_INTERVAL
+	WorkerAck         string        // WORKER_ACK
+}
+
+// ACK modes (WORKER_ACK).
+const (
+	AckSync      = "sync"      // a slot waits for Faktory's answer to its ACK
+	AckPipelined = "pipelined" // ACKs go on a connection of their own, unanswered waits
+)
+
+// DefaultConfig returns every knob's default.
+func DefaultConfig() Config {
+	return Config{
+		ConnectTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		KeepAlive: 30 * time.Second, PoolSize: 50, MaxBatch: 1000, EnqueueMode: EnqueueSync,
+		FlushInterval: 10 * time.Millisecond, WorkerPoll: PollFixed, PollInterval: time.Second, WorkerAck: AckSync,
+	}
+}
+
+// knob describes one variable: its name, accepted form, and how to set it.
+type knob struct {
+	env, form string
+	set       func(c *Config, v string) error
+}
+
+func durationKnob(env string, p func(*Config) *time.Duration, lo, hi time.Duration) knob {
+	return knob{env, fmt.Sprintf("a duration from %s to %s, e.g. 5s or 250ms", lo, hi), func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return errBadValue
+		}
+		*p(c) = d
+		return nil
+	}}
+}
+
+func intKnob(env string, p func(*Config) *int, lo, hi int) knob {
+	return knob{env, fmt.Sprintf("an integer from %d to %d", lo, hi), func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return errBadValue
+		}
+		*p(c) = n
+		return nil
+	}}
+}
+
+func enumKnob(env string, p func(*Config) *string, values []string) knob {
+	return knob{env, "one of " + strings.Join(values, ", "), func(c *Config, v string) error {
+		if !slices.Contains(values, v) {
+			return errBadValue
+		}
+		*p(c) = v
+		return nil
+	}}
+}
+
+var errBadValue = errors.New("bad value")
+
+var knobs = []knob{
+	{"FAKTORY_URL", "tcp://host:port or tcp+tls://[:password@]host:port", func(c *Config, v string) error {
+		if _, err := ParseFaktoryURL(v); err != nil {
+			return errBadValue
+		}
+		c.FaktoryURL = v
+		return nil
+	}},
+	{"FAKTORY_PASSWORD", "any string", func(c *Config, v string) error { c.FaktoryPassword = v; return nil }},
+	durationKnob("FAKTORY_CONNECT_TIMEOUT", func(c *Config) *time.Duration { return &c.ConnectTimeout }, time.Millisecond, time.Hour),
+	durationKnob("FAKTORY_READ_TIMEOUT", func(c *Config) *time.Duration { return &c.ReadTimeout }, 3*time.Second, time.Hour),
+	durationKnob("FAKTORY_WRITE_TIMEOUT", func(c *Config) *time.Duration { return &c.WriteTimeout }, time.Millisecond, time.Hour),
+	durationKnob("FAKTORY_KEEPALIVE_INTERVAL", func(c *Config) *time.Duration { return &c.KeepAlive }, time.Second, time.Hour),
+	intKnob("FAKTORY_POOL_SIZE", func(c *Config) *int { return &c.PoolSize }, 1, 1000),
+	intKnob("FAKTORY_MAX_BATCH_SIZE", func(c *Config) *int { return &c.MaxBatch }, 1, 100000),
+	enumKnob("API_ENQUEUE_MODE", func(c *Config) *string { return &c.EnqueueMode }, EnqueueModes),
+	durationKnob("FLUSH_INTERVAL", func(c *Config) *time.Duration { return &c.FlushInterval }, time.Millisecond, time.Minute),
+	intKnob("WORKER_CONCURRENCY", func(c *Config) *int { return &c.WorkerConcurrency }, 1, 1000),
+	enumKnob("WORKER_POLL", func(c *Config) *string { return &c.WorkerPoll }, PollStrategies),
+	durationKnob("WORKER_POLL_INTERVAL", func(c *Config) *time.Duration { return &c.PollInterval }, 0, time.Minute),
+	enumKnob("WORKER_ACK", func(c *Config) *string { return &c.WorkerAck }, []string{AckSync, AckPipelined}),
+}
+
+// KnobNames lists the environment variables Config reads.
+func KnobNames() []string {
+	out := make([]string, len(knobs))
+	for i, k := range knobs {
+		out[i] = k.env
+	}
+	return out
+}
+
+// ConfigFromEnv starts from base and applies every variable set in the environment
+// (lookup is os.LookupEnv in production). Each bad value is an error naming the variable
+// and the accepted form.
+func ConfigFromEnv(base Config, lookup func(string) (string, bool)) (Config, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	c := base
+	var errs []error
+	for _, k := range knobs {
+		v, ok := lookup(k.env)
+		if !ok {
+			continue
+		}
+		if err := k.set(&c, strings.TrimSpace(v)); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: accepted is %s", k.env, v, k.form))
+		}
+	}
+	return c, errors.Join(errs...)
+}
