@@ -183,13 +183,27 @@ func (m *mdWriter) model(r *Run) {
 		measRTT = fmtMS(md.MeasuredEnqueueRTTMS)
 	}
 	m.p("### Model vs measured\n\n")
-	m.table([]string{"", "network floor (model)", "measured"}, "lrr", [][]string{
+	rows := [][]string{
 		{"round trips per job", fmtRatio(md.RoundTripsPerJob), ""},
 		{"enqueue RTT (ms)", fmtMS(enqueueRTT(r)), measRTT},
 		{"enqueue duration (s)", fmtSeconds(md.NetworkFloorS), fmtSeconds(r.DurationS.Enqueue)},
 		{"enqueue throughput (jobs/s)", floorRate, fmtRate(r.Throughput.EnqueueJobsPerS)},
 		{"efficiency (floor / measured duration)", "", efficiency(r)},
-	})
+	}
+	if md.WorkerRoundTripsPerJob > 0 {
+		workerRate := fmtRate(r.Throughput.CompletedJobsPerS)
+		if r.Throughput.DrainJobsPerS > 0 {
+			workerRate = fmtRate(r.Throughput.DrainJobsPerS) + " (drain)"
+		}
+		workerFloor := "-"
+		if md.WorkerFloorJobsPerS > 0 {
+			workerFloor = fmtRate(md.WorkerFloorJobsPerS)
+		}
+		rows = append(rows,
+			[]string{fmt.Sprintf("worker round trips per job (%s, %d slots)", r.Config.Poll, r.Config.WorkerConcurrency), fmtRatio(md.WorkerRoundTripsPerJob), ""},
+			[]string{"worker completion rate (jobs/s)", workerFloor, workerRate})
+	}
+	m.table([]string{"", "network floor (model)", "measured"}, "lrr", rows)
 	if md.BeatsFloor {
 		m.p("**Warning: faster than the network floor: a measurement error, not a win.**\n\n")
 	}

@@ -131,8 +131,9 @@ type Durations struct {
 type Throughput struct {
 	EnqueueJobsPerS   float64 `json:"enqueue_jobs_per_s"`
 	CompletedJobsPerS float64 `json:"completed_jobs_per_s"`
-	// DrainJobsPerS (burst runs): jobs completed per second from the workers' first pickup
-	// to the last completion, with every job already queued: the workers' own capacity.
+	// DrainJobsPerS (burst runs): jobs completed per second from the FETCH of the first
+	// job (its pickup less one worker RTT) to the last completion, with every job already
+	// queued: the workers' own capacity.
 	DrainJobsPerS float64 `json:"drain_jobs_per_s,omitempty"`
 }
 
@@ -163,6 +164,11 @@ type Model struct {
 	// MeasuredEnqueueRTTMS the same sum of the links' measured RTTs.
 	EnqueueRTTMS         float64 `json:"enqueue_rtt_ms,omitempty"`
 	MeasuredEnqueueRTTMS float64 `json:"measured_enqueue_rtt_ms,omitempty"`
+	// Worker side: round trips each job costs a slot (fixed and library: FETCH + ACK
+	// answered; tuned: FETCH only), and the completion rate the slots allow at most over
+	// the worker-faktory link: slots / (round trips × RTT).
+	WorkerRoundTripsPerJob float64 `json:"worker_round_trips_per_job,omitempty"`
+	WorkerFloorJobsPerS    float64 `json:"worker_floor_jobs_per_s,omitempty"`
 	// BeatsFloor is set when the measurement is faster than physics allows: a bug.
 	BeatsFloor bool `json:"beats_floor,omitempty"`
 }

@@ -128,10 +128,16 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d accepted jobs of %s; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, planned, snap.Jobs.Lost))
 	}
 	fillRun(&out, cfg, snap, loadStart, enqueueEnd)
-	// Drain rate: from the first job a worker started (its connections open, the backlog
-	// waiting) to the last it finished.
+	// Drain rate: from the FETCH that brought the first job (one worker-faktory round trip
+	// before a worker started it; the slots' connections were open by then) to the last
+	// job finished.
 	if cfg.Burst && !snap.FirstPickup.IsZero() && snap.LastFinish.After(snap.FirstPickup) {
-		out.Throughput.DrainJobsPerS = float64(snap.Jobs.Completed+snap.Jobs.Failed) / snap.LastFinish.Sub(snap.FirstPickup).Seconds()
+		var fetchRTT time.Duration
+		if plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links); err == nil {
+			fetchRTT = plan[netem.WorkerFaktory].RTT
+		}
+		window := snap.LastFinish.Sub(snap.FirstPickup) + fetchRTT
+		out.Throughput.DrainJobsPerS = float64(snap.Jobs.Completed+snap.Jobs.Failed) / window.Seconds()
 		out.Notes = append(out.Notes, fmt.Sprintf("burst: every job was enqueued before the workers started (%.0f ms after the load began); from their first pickup they drained the backlog at %.1f jobs/s",
 			ms(workersStart.Sub(loadStart)), out.Throughput.DrainJobsPerS))
 	}
@@ -197,6 +203,7 @@ func fillRun(out *reports.Run, cfg RunConfig, s Snapshot, loadStart, enqueueEnd 
 		out.Throughput.CompletedJobsPerS = float64(s.Jobs.Completed+s.Jobs.Failed) / total.Seconds()
 	}
 	out.Model = model(cfg, s.Jobs.Accepted, enq)
+	workerModel(&out.Model, cfg)
 	for _, l := range out.Links {
 		if slices.Contains(EnqueueLinks(cfg), l.Name) {
 			out.Model.MeasuredEnqueueRTTMS += l.MeasuredRTTMS
@@ -298,6 +305,22 @@ func resultConfig(c RunConfig) reports.Config {
 		rc.WorkMS = ms(w.D)
 	}
 	return rc
+}
+
+// workerModel adds the worker side of the floor: with sync ACKs a job costs a slot two
+// round trips, with pipelined ones one.
+func workerModel(m *reports.Model, cfg RunConfig) {
+	plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links)
+	if err != nil {
+		return
+	}
+	m.WorkerRoundTripsPerJob = 2
+	if ackMode(cfg.Poll) == system.AckPipelined {
+		m.WorkerRoundTripsPerJob = 1
+	}
+	if rtt := plan[netem.WorkerFaktory].RTT; rtt > 0 && cfg.WorkerConcurrency > 0 {
+		m.WorkerFloorJobsPerS = float64(cfg.WorkerConcurrency) / (m.WorkerRoundTripsPerJob * rtt.Seconds())
+	}
 }
 
 // ackMode is how the strategy acknowledges jobs.

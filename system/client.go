@@ -169,6 +169,7 @@ type Pool struct {
 	all    map[*faktory.Client]struct{}
 	closed bool
 	onWait func(time.Duration) // how long each Get waited (dial included)
+	brk    breaker
 }
 
 // ErrPoolClosed is returned by Get after Close.
@@ -186,6 +187,9 @@ func NewPool(ep Endpoint, size int) (*Pool, error) {
 		all:   map[*faktory.Client]struct{}{},
 	}, nil
 }
+
+// CircuitOpen reports whether the pool is failing fast because Faktory is unreachable.
+func (p *Pool) CircuitOpen() bool { return p.brk.open() }
 
 // Size is the pool's capacity.
 func (p *Pool) Size() int { return cap(p.slots) }
@@ -236,7 +240,14 @@ func (p *Pool) get(ctx context.Context) (*faktory.Client, error) {
 	case c := <-p.idle:
 		return c, nil
 	case p.slots <- struct{}{}:
+		if err := p.brk.allow(); err != nil {
+			<-p.slots
+			return nil, err
+		}
 		c, err := p.ep.Dial(ctx)
+		if ctx.Err() == nil { // a caller giving up says nothing about Faktory
+			p.brk.result(err)
+		}
 		if err != nil {
 			<-p.slots
 			return nil, err
@@ -290,6 +301,9 @@ func (p *Pool) With(ctx context.Context, fn func(*faktory.Client) error) error {
 	var pe *faktory.ProtocolError
 	if err != nil && !errors.As(err, &pe) {
 		p.Discard(c)
+		if ctx.Err() == nil {
+			p.brk.result(err) // a broken connection counts toward opening the circuit
+		}
 		return err
 	}
 	p.Put(c)

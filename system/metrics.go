@@ -47,6 +47,13 @@ func newAPIMetrics(a *API) *apiMetrics {
 			func() float64 { return float64(pool.Idle()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wfbench_faktory_pool_size", Help: "Faktory connection pool capacity (FAKTORY_POOL_SIZE)."},
 			func() float64 { return float64(pool.Size()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wfbench_faktory_circuit_open", Help: "1 while the API fails fast because Faktory is unreachable."},
+			func() float64 {
+				if pool.CircuitOpen() {
+					return 1
+				}
+				return 0
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wfbench_api_async_buffered_jobs", Help: "Jobs accepted in async mode and not yet flushed to Faktory."},
 			func() float64 { return float64(a.buffered()) }),
 	)

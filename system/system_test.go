@@ -1002,3 +1002,60 @@ func TestAPIResultsGzipMetrics(t *testing.T) {
 		}
 	}
 }
+
+// With Faktory gone the API answers 503 (and soon fails fast, circuit open) instead of
+// hanging; when Faktory is back at the same address it recovers by itself.
+func TestAPICircuitBreaker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b1, err := StartBroker(ctx, BrokerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b1.Addr()
+	pool, err := NewPool(Endpoint{Addr: addr, ConnectTimeout: time.Second}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	api := NewAPI(pool, APIOptions{})
+	h := api.Handler()
+	post := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/jobs/add", strings.NewReader(`{"a":1,"b":2}`)))
+		return rec
+	}
+	if rec := post(); rec.Code != http.StatusAccepted {
+		t.Fatalf("with Faktory up: %d %s", rec.Code, rec.Body)
+	}
+	if err := b1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for range failThreshold + 1 {
+		if rec := post(); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("with Faktory down: %d %s, want 503", rec.Code, rec.Body)
+		}
+	}
+	rec := post()
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "circuit open") || !pool.CircuitOpen() {
+		t.Fatalf("after %d failures: %d %s, want 503 failing fast (circuit open)", failThreshold, rec.Code, rec.Body)
+	}
+	b2, err := StartBroker(ctx, BrokerOptions{Bind: addr})
+	if err != nil {
+		t.Fatalf("restart Faktory on %s: %v", addr, err)
+	}
+	defer b2.Stop()
+	for {
+		rec := post()
+		if rec.Code == http.StatusAccepted {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("API did not recover after Faktory came back: %d %s", rec.Code, rec.Body)
+		}
+		time.Sleep(50 * time.Millisecond) // a client retrying; the breaker probes on its own schedule
+	}
+	if pool.CircuitOpen() {
+		t.Error("circuit still open after a successful request")
+	}
+}
