@@ -161,8 +161,19 @@ func workerSlots(cfg RunConfig, links []reports.Link) (int, string) {
 				rtt = time.Duration(l.MeasuredRTTMS * float64(time.Millisecond))
 			}
 		}
+		if rtt == 0 { // not measured: the configured RTT
+			if plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links); err == nil {
+				rtt = plan[netem.WorkerFaktory].RTT
+			}
+		}
 		work, _ := system.ParseWork(cfg.Work)
-		return system.TunedSlots(cfg.OfferedRate(), rtt, work.D)
+		n, why := system.TunedSlots(cfg.OfferedRate(), rtt, work.D)
+		if b := min(cfg.Batch, system.MaxTunedSlots); n < b {
+			// Jobs arrive a batch at once: Little's law gives the mean, a batch needs
+			// enough slots to be picked up in one round trip.
+			n, why = b, why+fmt.Sprintf("; raised to %d, one batch, so a batch is picked up in one round trip", b)
+		}
+		return n, why
 	case system.PollLibrary:
 		return system.LibrarySlots, ""
 	}
