@@ -63,16 +63,15 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 	if a.Mode == EnqueueAsync {
 		interval := cmp.Or(o.FlushInterval, 10*time.Millisecond)
 		a.async = newAsyncEnqueuer(pool, o.MaxBatch, max(cmp.Or(o.BufferSize, 10000), o.MaxBatch), interval)
-		a.async.onFlush = func(start time.Time, flushed, refused int, err error) {
+		a.async.onFlush = func(start time.Time, flushed, refused int) {
 			a.metrics.observeEnqueue("PUSHB", start)
 			a.metrics.jobs.WithLabelValues("enqueued").Add(float64(flushed))
 			a.metrics.jobs.WithLabelValues("refused").Add(float64(refused))
 		}
-		a.async.onFlushed = func(jobs []*faktory.Job) {
-			for _, j := range jobs {
-				a.record(j, StatusEnqueued)
-			}
+		a.async.onError = func(n int, err error) {
+			a.metrics.flushErrors.Inc()
 		}
+		a.async.onFlushed = a.recordPushed
 	}
 	return a
 }
@@ -85,6 +84,21 @@ func (a *API) buffered() int {
 	a.async.mu.Lock()
 	defer a.async.mu.Unlock()
 	return len(a.async.buf)
+}
+
+// recordPushed notes jobs Faktory answered for: enqueued, or failed with its reason.
+func (a *API) recordPushed(jobs []*faktory.Job, refused map[string]string) {
+	for _, j := range jobs {
+		if reason, bad := refused[j.Jid]; bad {
+			if a.results != nil {
+				if args, err := ArgsOf(j); err == nil {
+					a.results.Refused(args.RequestID, j.Jid, j.Type, reason)
+				}
+			}
+			continue
+		}
+		a.record(j, StatusEnqueued)
+	}
 }
 
 // record notes an accepted job in the result store.
@@ -222,7 +236,9 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	err = a.Pool.With(r.Context(), func(c *faktory.Client) error { return c.Push(job) })
-	a.metrics.observeEnqueue("PUSH", start)
+	if !errors.Is(err, ErrCircuitOpen) { // a fast-fail is no enqueue latency
+		a.metrics.observeEnqueue("PUSH", start)
+	}
 	if err != nil {
 		a.metrics.jobs.WithLabelValues("failed").Inc()
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue %s: %v", jobType, err))
@@ -286,7 +302,9 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		resp.JobIDs, resp.RequestIDs, resp.Rejected, err = PushBatch(c, jobs, rids)
 		return err
 	})
-	a.metrics.observeEnqueue("PUSHB", start)
+	if !errors.Is(err, ErrCircuitOpen) {
+		a.metrics.observeEnqueue("PUSHB", start)
+	}
 	if err != nil {
 		a.metrics.jobs.WithLabelValues("failed").Add(float64(len(jobs)))
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("enqueue batch of %d: %v", len(jobs), err))
@@ -294,9 +312,15 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	a.metrics.jobs.WithLabelValues("enqueued").Add(float64(len(resp.JobIDs)))
 	a.metrics.jobs.WithLabelValues("refused").Add(float64(len(resp.Rejected)))
+	failed := map[string]string{}
 	for _, j := range jobs {
-		a.record(j, StatusEnqueued)
+		if args, err := ArgsOf(j); err == nil {
+			if reason, bad := resp.Rejected[args.RequestID]; bad {
+				failed[j.Jid] = reason
+			}
+		}
 	}
+	a.recordPushed(jobs, failed)
 	writeJSON(w, http.StatusAccepted, resp)
 }
 

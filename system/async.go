@@ -2,6 +2,7 @@ package system
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -40,12 +41,17 @@ type bufferedJob struct {
 type asyncEnqueuer struct {
 	pool     *Pool
 	maxBatch int
-	// onFlush is told of every PUSHB (start, jobs taken, refused, error); onFlushed gets
-	// the jobs Faktory took. Both optional; set before the first add.
-	onFlush   func(start time.Time, flushed, refused int, err error)
-	onFlushed func(jobs []*faktory.Job)
-	interval  time.Duration
-	capacity  int
+	// onFlush is told of every PUSHB that got an answer (start, jobs taken, refused) and
+	// onError of every one that did not; onFlushed gets the jobs with Faktory's reasons
+	// for those refused. All optional; set before the first add.
+	onFlush   func(start time.Time, flushed, refused int)
+	onError   func(n int, err error)
+	onFlushed func(jobs []*faktory.Job, refused map[string]string)
+	// abortCtx is cancelled with abort, so a flush in progress at the deadline stops.
+	abortCtx    context.Context
+	abortCancel context.CancelFunc
+	interval    time.Duration
+	capacity    int
 
 	mu      sync.Mutex
 	buf     []bufferedJob
@@ -64,6 +70,7 @@ func newAsyncEnqueuer(pool *Pool, maxBatch, capacity int, interval time.Duration
 		pool: pool, maxBatch: maxBatch, interval: interval, capacity: capacity,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), abort: make(chan struct{}), done: make(chan struct{}),
 	}
+	e.abortCtx, e.abortCancel = context.WithCancel(context.Background())
 	go e.run()
 	return e
 }
@@ -146,19 +153,34 @@ func (e *asyncEnqueuer) flushOnce() (int, error) {
 	}
 	var refused map[string]string
 	start := time.Now()
-	err := e.pool.With(context.Background(), func(c *faktory.Client) error {
+	err := e.pool.With(e.abortCtx, func(c *faktory.Client) error {
 		var err error
 		refused, err = c.PushBulk(jobs)
 		return err
 	})
-	if e.onFlush != nil {
-		e.onFlush(start, n-len(refused), len(refused), err)
+	var pe *faktory.ProtocolError
+	if errors.As(err, &pe) {
+		// Faktory answered and refused the whole batch (e.g. -ERR invalid JSON): retrying
+		// would block the buffer for good, so these jobs are refused, each with the reason.
+		refused = map[string]string{}
+		for _, j := range jobs {
+			refused[j.Jid] = err.Error()
+		}
+		err = nil
 	}
 	if err != nil {
+		// No answer: the jobs stay first in line and are pushed again. If Faktory stored
+		// them before the connection failed, they run twice: async is at-least-once.
+		if e.onError != nil {
+			e.onError(n, err)
+		}
 		return 0, fmt.Errorf("flush %d buffered jobs: %w", n, err)
 	}
+	if e.onFlush != nil {
+		e.onFlush(start, n-len(refused), len(refused))
+	}
 	if e.onFlushed != nil {
-		e.onFlushed(jobs)
+		e.onFlushed(jobs, refused)
 	}
 	now := time.Now()
 	e.mu.Lock()
@@ -191,7 +213,7 @@ func (e *asyncEnqueuer) close(ctx context.Context) AsyncStats {
 	select {
 	case <-e.done:
 	case <-ctx.Done():
-		e.abortMu.Do(func() { close(e.abort) })
+		e.abortMu.Do(func() { close(e.abort); e.abortCancel() })
 		<-e.done
 	}
 	return e.snapshot()

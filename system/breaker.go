@@ -32,36 +32,49 @@ const (
 )
 
 // allow reports whether a dial may go ahead: always while closed, once per interval
-// (the probe) while open.
-func (b *breaker) allow() error {
+// (the probe, probe=true) while open.
+func (b *breaker) allow() (probe bool, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.openUntil.IsZero() {
-		return nil
+		return false, nil
 	}
 	if b.probing || time.Now().Before(b.openUntil) {
-		return fmt.Errorf("%w (last error: %v)", ErrCircuitOpen, b.lastErr)
+		return false, fmt.Errorf("%w (last error: %v)", ErrCircuitOpen, b.lastErr)
 	}
 	b.probing = true
-	return nil
+	return true, nil
 }
 
-// result records a dial's (or a connection's) outcome.
-func (b *breaker) result(err error) {
+// result records a dial's (or a connection's) outcome; probe says whether it was the
+// probe allow let through. Only a failed probe backs the next one off further.
+func (b *breaker) result(probe bool, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	wasProbe := b.probing
-	b.probing = false
+	if probe {
+		b.probing = false
+	}
 	if err == nil {
 		b.fails, b.openUntil, b.interval = 0, time.Time{}, 0
 		return
 	}
 	b.fails++
 	b.lastErr = err
-	if wasProbe || b.fails >= failThreshold {
+	switch {
+	case probe:
 		b.interval = min(max(b.interval*2, probeInterval), maxProbeBackoff)
 		b.openUntil = time.Now().Add(b.interval)
+	case b.openUntil.IsZero() && b.fails >= failThreshold:
+		b.interval = probeInterval
+		b.openUntil = time.Now().Add(b.interval)
 	}
+}
+
+// release ends a probe that told nothing (its caller gave up): the next caller probes.
+func (b *breaker) release() {
+	b.mu.Lock()
+	b.probing = false
+	b.mu.Unlock()
 }
 
 // open reports whether the circuit is open now.

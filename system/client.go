@@ -188,6 +188,23 @@ func NewPool(ep Endpoint, size int) (*Pool, error) {
 	}, nil
 }
 
+// dialRecorded dials and tells the breaker how it went; a caller that gave up (or a
+// panic) says nothing about Faktory, and only frees the probe.
+func (p *Pool) dialRecorded(ctx context.Context, probe bool) (c *faktory.Client, err error) {
+	recorded := false
+	defer func() {
+		if !recorded && probe {
+			p.brk.release()
+		}
+	}()
+	c, err = p.ep.Dial(ctx)
+	if err == nil || ctx.Err() == nil {
+		p.brk.result(probe, err)
+		recorded = true
+	}
+	return c, err
+}
+
 // CircuitOpen reports whether the pool is failing fast because Faktory is unreachable.
 func (p *Pool) CircuitOpen() bool { return p.brk.open() }
 
@@ -240,14 +257,12 @@ func (p *Pool) get(ctx context.Context) (*faktory.Client, error) {
 	case c := <-p.idle:
 		return c, nil
 	case p.slots <- struct{}{}:
-		if err := p.brk.allow(); err != nil {
+		probe, err := p.brk.allow()
+		if err != nil {
 			<-p.slots
 			return nil, err
 		}
-		c, err := p.ep.Dial(ctx)
-		if ctx.Err() == nil { // a caller giving up says nothing about Faktory
-			p.brk.result(err)
-		}
+		c, err := p.dialRecorded(ctx, probe)
 		if err != nil {
 			<-p.slots
 			return nil, err
@@ -302,7 +317,7 @@ func (p *Pool) With(ctx context.Context, fn func(*faktory.Client) error) error {
 	if err != nil && !errors.As(err, &pe) {
 		p.Discard(c)
 		if ctx.Err() == nil {
-			p.brk.result(err) // a broken connection counts toward opening the circuit
+			p.brk.result(false, err) // a broken connection counts toward opening the circuit
 		}
 		return err
 	}

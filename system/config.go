@@ -107,6 +107,20 @@ var knobs = []knob{
 	enumKnob("WORKER_ACK", func(c *Config) *string { return &c.WorkerAck }, []string{AckSync, AckPipelined}),
 }
 
+// SetKnob sets the knob of the environment variable env from text, with the variable's
+// own parser and range (flags use it too).
+func SetKnob(c *Config, env, text string) error {
+	for _, k := range knobs {
+		if k.env == env {
+			if err := k.set(c, strings.TrimSpace(text)); err != nil {
+				return fmt.Errorf("%q (%s): accepted is %s", text, env, k.form)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown setting %s", env)
+}
+
 // KnobNames lists the environment variables Config reads.
 func KnobNames() []string {
 	out := make([]string, len(knobs))
@@ -127,7 +141,7 @@ func ConfigFromEnv(base Config, lookup func(string) (string, bool)) (Config, err
 	var errs []error
 	for _, k := range knobs {
 		v, ok := lookup(k.env)
-		if !ok {
+		if !ok || strings.TrimSpace(v) == "" { // set but empty means unset
 			continue
 		}
 		if err := k.set(&c, strings.TrimSpace(v)); err != nil {

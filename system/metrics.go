@@ -13,11 +13,12 @@ import (
 // pool"), and job counters. Each API has its own registry, so several in one process
 // (a test, a scenario) never collide.
 type apiMetrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.HistogramVec
-	enqueue  *prometheus.HistogramVec
-	jobs     *prometheus.CounterVec
-	poolWait prometheus.Histogram
+	reg         *prometheus.Registry
+	requests    *prometheus.HistogramVec
+	enqueue     *prometheus.HistogramVec
+	jobs        *prometheus.CounterVec
+	poolWait    prometheus.Histogram
+	flushErrors prometheus.Counter
 }
 
 // latencyBuckets span a loopback call to a slow WAN round trip: 100 µs .. ~26 s.
@@ -35,12 +36,15 @@ func newAPIMetrics(a *API) *apiMetrics {
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wfbench_api_jobs_total", Help: "Jobs by outcome: enqueued (Faktory has them), buffered (async, accepted), refused (by Faktory), failed (enqueue error).",
 		}, []string{"outcome"}),
+		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wfbench_api_async_flush_errors_total", Help: "Async PUSHBs without an answer (their jobs are retried; at-least-once).",
+		}),
 		poolWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "wfbench_faktory_pool_wait_seconds", Help: "Time a request waited for a Faktory connection from the pool (dial included).", Buckets: latencyBuckets,
 		}),
 	}
 	pool := a.Pool
-	m.reg.MustRegister(m.requests, m.enqueue, m.jobs, m.poolWait,
+	m.reg.MustRegister(m.requests, m.enqueue, m.jobs, m.poolWait, m.flushErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wfbench_faktory_pool_in_use", Help: "Faktory connections in use."},
 			func() float64 { return float64(pool.InUse()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wfbench_faktory_pool_idle", Help: "Faktory connections open and idle."},

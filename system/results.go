@@ -62,12 +62,23 @@ func (s *ResultStore) upsert(rid string, update func(*JobResult)) {
 // Accepted records a job the API took.
 func (s *ResultStore) Accepted(rid, jid, jobType, status string) {
 	s.upsert(rid, func(r *JobResult) {
-		if r.Status == StatusDone || r.Status == StatusFailed {
-			return // the worker was faster than the API's bookkeeping
+		if r.Status != "" && statusRank[r.Status] > statusRank[status] {
+			return // the flusher or the worker was faster than the API's bookkeeping
 		}
 		r.JobID, r.Type, r.Status = jid, jobType, status
 	})
 }
+
+// Refused records a job Faktory refused after the API took it.
+func (s *ResultStore) Refused(rid, jid, jobType, reason string) {
+	s.upsert(rid, func(r *JobResult) {
+		r.JobID, r.Type, r.Status, r.Error = jid, jobType, StatusFailed, "refused by Faktory: "+reason
+	})
+}
+
+// Accepted never moves a job back: enqueued stays enqueued if the handler records
+// buffered after the flusher recorded enqueued.
+var statusRank = map[string]int{StatusBuffered: 0, StatusEnqueued: 1, StatusDone: 2, StatusFailed: 2}
 
 // Complete records a worker's result.
 func (s *ResultStore) Complete(c Completion) {

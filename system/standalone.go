@@ -43,7 +43,7 @@ func StartStandalone(ctx context.Context, cfg Config, o ServeOptions) (_ *Standa
 	st := &Standalone{Results: NewResultStore(100_000)}
 	defer func() {
 		if err != nil {
-			st.Close(context.Background())
+			_ = st.Close(context.Background())
 		}
 	}()
 	var ep Endpoint
@@ -64,7 +64,7 @@ func StartStandalone(ctx context.Context, cfg Config, o ServeOptions) (_ *Standa
 		if ep, err = ParseFaktoryURL(cfg.FaktoryURL); err != nil {
 			return nil, err
 		}
-		if cfg.FaktoryPassword != "" {
+		if ep.Password == "" { // a password in the URL wins, as ParseFaktoryURL has it
 			ep.Password = cfg.FaktoryPassword
 		}
 	}
@@ -99,8 +99,10 @@ func StartStandalone(ctx context.Context, cfg Config, o ServeOptions) (_ *Standa
 }
 
 // Close stops the worker (finishing running jobs), the API (flushing an async buffer)
-// and the broker, bounded by ctx plus their own short budgets.
-func (st *Standalone) Close(ctx context.Context) {
+// and the broker, bounded by ctx plus their own short budgets. It reports accepted jobs
+// the API could not hand to Faktory before its deadline.
+func (st *Standalone) Close(ctx context.Context) error {
+	var err error
 	if st.Worker != nil {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_ = st.Worker.Stop(wctx)
@@ -108,15 +110,16 @@ func (st *Standalone) Close(ctx context.Context) {
 	}
 	if st.API != nil {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_ = st.API.Stop(actx)
+		err = st.API.Stop(actx)
 		cancel()
 	}
 	if st.pool != nil {
 		st.pool.Close()
 	}
 	if st.Broker != nil {
-		_ = st.Broker.Stop()
+		err = errors.Join(err, st.Broker.Stop())
 	}
+	return err
 }
 
 func cmpOr(a, b string) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,23 +17,24 @@ import (
 // environment: defaults < environment variables < flags given.
 type configFlags struct {
 	fl  system.Config
-	set map[string]func(dst, src *system.Config)
+	env map[string]string // flag name → its environment variable
 }
 
 func addConfigFlags(fs *pflag.FlagSet) *configFlags {
-	c := &configFlags{fl: system.DefaultConfig(), set: map[string]func(dst, src *system.Config){}}
+	c := &configFlags{fl: system.DefaultConfig(), env: map[string]string{}}
 	str := func(name, env, usage string, p func(*system.Config) *string) {
 		fs.StringVar(p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
-		c.set[name] = func(d, s *system.Config) { *p(d) = *p(s) }
+		c.env[name] = env
 	}
 	dur := func(name, env, usage string, p func(*system.Config) *time.Duration) {
 		durationVar(fs, p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
-		c.set[name] = func(d, s *system.Config) { *p(d) = *p(s) }
+		c.env[name] = env
 	}
 	num := func(name, env, usage string, p func(*system.Config) *int) {
 		fs.IntVar(p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
-		c.set[name] = func(d, s *system.Config) { *p(d) = *p(s) }
+		c.env[name] = env
 	}
+	str("faktory-password", "FAKTORY_PASSWORD", "Faktory's password (a password in the URL wins)", func(c *system.Config) *string { return &c.FaktoryPassword })
 	str("faktory-url", "FAKTORY_URL", "a running Faktory, tcp://host:port (required unless faktory is served too)", func(c *system.Config) *string { return &c.FaktoryURL })
 	dur("connect-timeout", "FAKTORY_CONNECT_TIMEOUT", "Faktory connect and handshake timeout", func(c *system.Config) *time.Duration { return &c.ConnectTimeout })
 	dur("read-timeout", "FAKTORY_READ_TIMEOUT", "Faktory read timeout per command", func(c *system.Config) *time.Duration { return &c.ReadTimeout })
@@ -58,36 +58,19 @@ func (c *configFlags) resolve(fs *pflag.FlagSet) (system.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	var errs []error
 	fs.Visit(func(f *pflag.Flag) {
-		if set, ok := c.set[f.Name]; ok {
-			set(&cfg, &c.fl)
+		env, ok := c.env[f.Name]
+		if !ok {
+			return
+		}
+		// The flag's text through the variable's own parser and range: one rule, one
+		// message for both.
+		if err := system.SetKnob(&cfg, env, f.Value.String()); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", f.Name, err))
 		}
 	})
-	return cfg, checkConfig(cfg)
-}
-
-// checkConfig validates values that flags may have set (the environment's were checked
-// as they were read).
-func checkConfig(c system.Config) error {
-	var errs []error
-	if !slices.Contains(system.EnqueueModes, c.EnqueueMode) {
-		errs = append(errs, fmt.Errorf("--enqueue %q: accepted values are %s", c.EnqueueMode, strings.Join(system.EnqueueModes, ", ")))
-	}
-	if !slices.Contains(system.PollStrategies, c.WorkerPoll) {
-		errs = append(errs, fmt.Errorf("--poll %q: accepted values are %s", c.WorkerPoll, strings.Join(system.PollStrategies, ", ")))
-	}
-	if c.WorkerAck != system.AckSync && c.WorkerAck != system.AckPipelined {
-		errs = append(errs, fmt.Errorf("--ack %q: accepted values are sync, pipelined", c.WorkerAck))
-	}
-	if c.PoolSize < 1 || c.MaxBatch < 1 || c.WorkerConcurrency < 0 {
-		errs = append(errs, errors.New("--pool-size and --max-batch must be at least 1, --worker-concurrency at least 0"))
-	}
-	if c.FaktoryURL != "" {
-		if _, err := system.ParseFaktoryURL(c.FaktoryURL); err != nil {
-			errs = append(errs, fmt.Errorf("--faktory-url: %w", err))
-		}
-	}
-	return errors.Join(errs...)
+	return cfg, errors.Join(errs...)
 }
 
 func newServeCmd() *cobra.Command {
@@ -179,6 +162,8 @@ func serve(cmd *cobra.Command, cfg system.Config, o system.ServeOptions) error {
 	fmt.Fprintln(cmd.OutOrStdout(), "Ctrl-C stops it.")
 	<-ctx.Done()
 	fmt.Fprintln(cmd.ErrOrStderr(), "stopping...")
-	st.Close(context.Background())
+	if err := st.Close(context.Background()); err != nil {
+		return &exitError{exitCheckFailed, fmt.Errorf("stop: %w", err)}
+	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/wfbench/wfbench/system"
 )
 
@@ -127,5 +129,36 @@ func TestUp(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("up did not stop within 30 s of Ctrl-C")
+	}
+}
+
+// Flags go through the same parser and range as their variables, and win over them.
+func TestServeFlagsValidatedAndWin(t *testing.T) {
+	code, _, msg := wfbench(t, "serve", "worker", "--read-timeout", "1s")
+	if code != exitUsage || !strings.Contains(msg, "--read-timeout") || !strings.Contains(msg, "FAKTORY_READ_TIMEOUT") {
+		t.Errorf("--read-timeout 1s: exit %d %q", code, msg)
+	}
+	// A bad variable is an error even under a good flag: the environment is checked as read.
+	t.Setenv("WORKER_POLL", "eager")
+	code, _, msg = wfbench(t, "serve", "worker", "--poll", "tuned")
+	if code != exitUsage || !strings.Contains(msg, "WORKER_POLL") {
+		t.Errorf("bad WORKER_POLL under a good --poll: exit %d %q, want the variable's error", code, msg)
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	t.Setenv("FAKTORY_POOL_SIZE", "7")
+	t.Setenv("WORKER_POLL", "tuned")
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	cf := addConfigFlags(fs)
+	if err := fs.Parse([]string{"--pool-size", "9"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cf.resolve(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PoolSize != 9 || cfg.WorkerPoll != "tuned" || cfg.MaxBatch != 1000 {
+		t.Errorf("pool %d (want the flag's 9), poll %q (want the variable's tuned), max batch %d (want the default 1000)", cfg.PoolSize, cfg.WorkerPoll, cfg.MaxBatch)
 	}
 }
