@@ -28,6 +28,7 @@ type API struct {
 
 	async   *asyncEnqueuer
 	results *ResultStore
+	sink    CompletionSink
 	metrics *apiMetrics
 	srv     *http.Server
 	addr    string
@@ -47,6 +48,9 @@ type APIOptions struct {
 	BufferSize    int
 	// Results, when set, backs GET /jobs/{request_id} (feed it the workers' completions).
 	Results *ResultStore
+	// Completions, when set, also receives what workers in other processes POST to
+	// /completions (a benchmark's recorder, say).
+	Completions CompletionSink
 }
 
 // NewAPI returns an API enqueueing through pool.
@@ -58,7 +62,7 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 		o.MaxBody = 8 << 20
 	}
 	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue),
-		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results}
+		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results, sink: o.Completions}
 	a.metrics = newAPIMetrics(a)
 	if a.Mode == EnqueueAsync {
 		interval := cmp.Or(o.FlushInterval, 10*time.Millisecond)
@@ -141,6 +145,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("POST /jobs/batch", m.route("batch", a.enqueueBatch))
 	mux.Handle("POST /jobs/{op}", m.route("enqueue", a.enqueueOne))
 	mux.Handle("GET /jobs/{request_id}", m.route("result", a.result))
+	mux.Handle("POST /completions", m.route("completions", a.completions))
 	mux.Handle("GET /healthz", m.route("healthz", a.healthz))
 	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })

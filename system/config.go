@@ -27,6 +27,7 @@ type Config struct {
 	WorkerPoll        string        // WORKER_POLL
 	PollInterval      time.Duration // WORKER_POLL_INTERVAL
 	WorkerAck         string        // WORKER_ACK
+	WorkerReportURL   string        // WORKER_REPORT_URL: where a standalone worker POSTs completions
 }
 
 // ACK modes (WORKER_ACK).
@@ -105,6 +106,13 @@ var knobs = []knob{
 	enumKnob("WORKER_POLL", func(c *Config) *string { return &c.WorkerPoll }, PollStrategies),
 	durationKnob("WORKER_POLL_INTERVAL", func(c *Config) *time.Duration { return &c.PollInterval }, 0, time.Minute),
 	enumKnob("WORKER_ACK", func(c *Config) *string { return &c.WorkerAck }, []string{AckSync, AckPipelined}),
+	{"WORKER_REPORT_URL", "an http:// or https:// URL, e.g. http://127.0.0.1:8080/completions", func(c *Config, v string) error {
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			return errBadValue
+		}
+		c.WorkerReportURL = v
+		return nil
+	}},
 }
 
 // SetKnob sets the knob of the environment variable env from text, with the variable's

@@ -34,6 +34,7 @@ type Standalone struct {
 	Worker  *Worker
 	Results *ResultStore
 	pool    *Pool
+	remote  *HTTPSink
 	Lines   []string // where each part listens, for the operator
 }
 
@@ -86,9 +87,16 @@ func StartStandalone(ctx context.Context, cfg Config, o ServeOptions) (_ *Standa
 		if n == 0 {
 			n = map[string]int{PollFixed: FixedSlots, PollTuned: FixedSlots, PollLibrary: LibrarySlots}[cfg.WorkerPoll]
 		}
+		// Completions go to the result store here, and, for an API in another process,
+		// over HTTP to its POST /completions.
+		sinks := Sinks{st.Results}
+		if cfg.WorkerReportURL != "" {
+			st.remote = NewHTTPSink(cfg.WorkerReportURL)
+			sinks = append(sinks, st.remote)
+		}
 		st.Worker, err = StartWorker(ctx, WorkerOptions{
 			Endpoint: ep, Poll: cfg.WorkerPoll, Concurrency: n, PollInterval: cfg.PollInterval,
-			Ack: cfg.WorkerAck, Sink: st.Results,
+			Ack: cfg.WorkerAck, Sink: sinks,
 		})
 		if err != nil {
 			return nil, err
@@ -106,6 +114,11 @@ func (st *Standalone) Close(ctx context.Context) error {
 	if st.Worker != nil {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_ = st.Worker.Stop(wctx)
+		cancel()
+	}
+	if st.remote != nil {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = errors.Join(err, st.remote.Close(rctx))
 		cancel()
 	}
 	if st.API != nil {

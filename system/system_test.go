@@ -1059,3 +1059,45 @@ func TestAPICircuitBreaker(t *testing.T) {
 		t.Error("circuit still open after a successful request")
 	}
 }
+
+// A worker in another process: its completions cross HTTP to the API's POST
+// /completions, reaching the API's result store and completion sink.
+func TestRemoteCompletions(t *testing.T) {
+	b := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	results, arrived := NewResultStore(10), newSink()
+	api := NewAPI(pool, APIOptions{Results: results, Completions: arrived})
+	if err := api.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer api.Stop(ctx)
+	remote := NewHTTPSink("http://" + api.Addr() + "/completions")
+	w, err := StartWorker(ctx, WorkerOptions{Endpoint: Endpoint{Addr: b.Addr()}, Concurrency: 2, PollInterval: 50 * time.Millisecond, Sink: remote})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+api.Addr()+"/jobs/subtract", "application/json", strings.NewReader(`{"a":50,"b":8,"request_id":"far-1"}`))
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	got := arrived.wait(t, 15*time.Second, "far-1")["far-1"]
+	if got.Result != 42 || got.Started.IsZero() || got.Finished.Before(got.Started) {
+		t.Errorf("completion over HTTP: %+v", got)
+	}
+	if r, ok := results.Get("far-1"); !ok || r.Status != StatusDone || *r.Result != 42 {
+		t.Errorf("result store: %+v %v", r, ok)
+	}
+	if err := w.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Close(ctx); err != nil {
+		t.Errorf("sink close: %v", err)
+	}
+}

@@ -48,6 +48,7 @@ func addConfigFlags(fs *pflag.FlagSet) *configFlags {
 	str("poll", "WORKER_POLL", "worker poll strategy: fixed | tuned | library", func(c *system.Config) *string { return &c.WorkerPoll })
 	dur("poll-interval", "WORKER_POLL_INTERVAL", "fixed: sleep after an empty FETCH", func(c *system.Config) *time.Duration { return &c.PollInterval })
 	str("ack", "WORKER_ACK", "worker ACK mode: sync | pipelined", func(c *system.Config) *string { return &c.WorkerAck })
+	str("report-to", "WORKER_REPORT_URL", "a standalone worker POSTs its completions here, e.g. http://127.0.0.1:8080/completions", func(c *system.Config) *string { return &c.WorkerReportURL })
 	return c
 }
 
