@@ -107,7 +107,6 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		}
 		return nil, fmt.Errorf("start worker (%d slots): %w", o.Concurrency, err)
 	}
-	slot := w.fixedSlot
 	if o.Ack == "" && o.Poll == PollTuned {
 		o.Ack, w.opts.Ack = AckPipelined, AckPipelined
 	}
@@ -119,13 +118,10 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 	}
-	if o.Poll == PollTuned {
-		slot = w.tunedSlot
-	}
 	for _, c := range clients {
 		w.track(c)
 		w.wg.Add(1)
-		go slot(c)
+		go w.slot(c)
 	}
 	return w, nil
 }
@@ -216,69 +212,19 @@ func (w *Worker) stopped() bool {
 	}
 }
 
-// fixedSlot is the analysed worker loop: FETCH, run, ACK and wait for the answer, FETCH
-// again; after an empty FETCH, sleep the poll interval. Two round trips per job per slot.
-func (w *Worker) fixedSlot(c *faktory.Client) {
+// slot is one fetch slot: FETCH, run, ACK, FETCH again. The strategies differ in two
+// places. fixed (the analysed loop) sleeps the poll interval after an empty FETCH; tuned
+// fetches again at once (Faktory's long poll already waits up to 2 s for a job). With
+// sync ACKs the slot waits for Faktory's answer (two round trips per job per slot); with
+// pipelined ones the acker sends the ACK and the slot fetches at once (one round trip).
+func (w *Worker) slot(c *faktory.Client) {
 	defer w.wg.Done()
 	defer func() {
 		if c != nil {
 			w.untrack(c)
 		}
 	}()
-	backoff := newBackoff()
-	for !w.stopped() {
-		job, err := c.Fetch(w.queue)
-		if err != nil {
-			if w.stopped() {
-				return
-			}
-			w.untrack(c)
-			c = w.reconnect(backoff)
-			if c == nil {
-				return
-			}
-			continue
-		}
-		backoff.reset()
-		if job == nil {
-			w.sleep(w.opts.PollInterval)
-			continue
-		}
-		comp := w.run(job)
-		if w.acks != nil {
-			w.acks.send(comp) // WORKER_ACK=pipelined: fetch again at once
-			continue
-		}
-		if comp.Err != nil {
-			comp.AckErr = c.Fail(job.Jid, comp.Err, nil)
-		} else {
-			comp.AckErr = c.Ack(job.Jid)
-		}
-		if w.opts.Sink != nil {
-			w.opts.Sink.Complete(comp)
-		}
-		if comp.AckErr != nil {
-			var pe *faktory.ProtocolError
-			if !errors.As(comp.AckErr, &pe) {
-				w.untrack(c)
-				if c = w.reconnect(backoff); c == nil {
-					return
-				}
-			}
-		}
-	}
-}
-
-// tunedSlot fetches again as soon as a job has run: its ACK goes to the acker, which
-// pipelines it, and an empty FETCH is followed at once by the next (Faktory's long poll
-// already waits up to 2 s for a job). One round trip per job per slot.
-func (w *Worker) tunedSlot(c *faktory.Client) {
-	defer w.wg.Done()
-	defer func() {
-		if c != nil {
-			w.untrack(c)
-		}
-	}()
+	sleepOnEmpty := w.opts.Poll == PollFixed
 	backoff := newBackoff()
 	for !w.stopped() {
 		job, err := c.Fetch(w.queue)
@@ -294,6 +240,9 @@ func (w *Worker) tunedSlot(c *faktory.Client) {
 		}
 		backoff.reset()
 		if job == nil {
+			if sleepOnEmpty {
+				w.sleep(w.opts.PollInterval)
+			}
 			continue
 		}
 		comp := w.run(job)
@@ -301,7 +250,6 @@ func (w *Worker) tunedSlot(c *faktory.Client) {
 			w.acks.send(comp)
 			continue
 		}
-		// WORKER_ACK=sync: the slot waits for the answer, as fixed does.
 		if comp.Err != nil {
 			comp.AckErr = c.Fail(job.Jid, comp.Err, nil)
 		} else {
@@ -309,6 +257,13 @@ func (w *Worker) tunedSlot(c *faktory.Client) {
 		}
 		if w.opts.Sink != nil {
 			w.opts.Sink.Complete(comp)
+		}
+		var pe *faktory.ProtocolError
+		if comp.AckErr != nil && !errors.As(comp.AckErr, &pe) {
+			w.untrack(c)
+			if c = w.reconnect(backoff); c == nil {
+				return
+			}
 		}
 	}
 }

@@ -101,11 +101,7 @@ It binds 127.0.0.1 unless told otherwise, and stops cleanly on Ctrl-C.`,
 			default:
 				return usageErr(fmt.Errorf("serve %q: accepted parts are faktory, api, worker, all", args[0]))
 			}
-			cfg, err := cf.resolve(cmd.Flags())
-			if err != nil {
-				return usageErr(err)
-			}
-			return serve(cmd, cfg, o)
+			return serve(cmd, cf, o)
 		},
 	}
 	cf = addConfigFlags(cmd.Flags())
@@ -134,11 +130,7 @@ configuration as serve.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Parts = []string{system.PartFaktory, system.PartAPI, system.PartWorker}
-			cfg, err := cf.resolve(cmd.Flags())
-			if err != nil {
-				return usageErr(err)
-			}
-			return serve(cmd, cfg, o)
+			return serve(cmd, cf, o)
 		},
 	}
 	cf = addConfigFlags(cmd.Flags())
@@ -148,7 +140,12 @@ configuration as serve.`,
 	return cmd
 }
 
-func serve(cmd *cobra.Command, cfg system.Config, o system.ServeOptions) error {
+// serve resolves the configuration, starts the parts and runs until Ctrl-C.
+func serve(cmd *cobra.Command, cf *configFlags, o system.ServeOptions) error {
+	cfg, err := cf.resolve(cmd.Flags())
+	if err != nil {
+		return usageErr(err)
+	}
 	ctx := cmd.Context()
 	st, err := system.StartStandalone(ctx, cfg, o)
 	switch {
