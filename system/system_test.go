@@ -827,11 +827,7 @@ func TestAPIAsyncStopFlushesBuffer(t *testing.T) {
 	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testPool(t, b, 2)
 	api := NewAPI(pool, APIOptions{Mode: EnqueueAsync, FlushInterval: time.Hour, MaxBatch: 100, BufferSize: 100})
 	if err := api.Start(""); err != nil {
 		t.Fatal(err)
@@ -876,11 +872,7 @@ func TestAPIAsyncStopFlushesBuffer(t *testing.T) {
 // A full async buffer answers 503 with Retry-After instead of growing without bound.
 func TestAPIAsyncFullBuffer(t *testing.T) {
 	b := startBroker(t)
-	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testPool(t, b, 1)
 	api := NewAPI(pool, APIOptions{Mode: EnqueueAsync, FlushInterval: time.Hour, MaxBatch: 5, BufferSize: 5})
 	defer api.Stop(context.Background())
 	h := api.Handler()
@@ -917,11 +909,7 @@ func TestAPIResultsGzipMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop(ctx)
-	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testPool(t, b, 3)
 	api := NewAPI(pool, APIOptions{Results: results})
 	if err := api.Start(""); err != nil {
 		t.Fatal(err)
@@ -1066,11 +1054,7 @@ func TestRemoteCompletions(t *testing.T) {
 	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := NewPool(Endpoint{Addr: b.Addr()}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := testPool(t, b, 2)
 	results, arrived := NewResultStore(10), newSink()
 	api := NewAPI(pool, APIOptions{Results: results, Completions: arrived})
 	if err := api.Start(""); err != nil {
@@ -1100,4 +1084,15 @@ func TestRemoteCompletions(t *testing.T) {
 	if err := remote.Close(ctx); err != nil {
 		t.Errorf("sink close: %v", err)
 	}
+}
+
+// testPool is a pool of size connections to b, closed when the test ends.
+func testPool(t *testing.T, b *Broker, size int) *Pool {
+	t.Helper()
+	pool, err := NewPool(Endpoint{Addr: b.Addr()}, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
