@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	m := &mdWriter{w: bw}
 	m.header(res)
 	m.summary(res)
+	m.scenario(res)
 	for i := range res.Runs {
 		m.run(&res.Runs[i])
 	}
@@ -64,7 +66,27 @@ func (m *mdWriter) table(header []string, align string, rows [][]string) {
 }
 
 func (m *mdWriter) header(res *Result) {
-	m.p("# wfbench report\n\n")
+	if sc := res.Scenario; sc != nil {
+		m.p("# wfbench report: scenario %s\n\n", sc.Name)
+		if sc.Description != "" {
+			m.p("%s\n\n", strings.TrimSpace(sc.Description))
+		}
+		var how []string
+		if sc.Source != "" {
+			how = append(how, "from "+sc.Source)
+		}
+		if sc.Quick {
+			how = append(how, "quick (its CI-sized override)")
+		}
+		if sc.Count > 1 {
+			how = append(how, fmt.Sprintf("each run measured %d times, in rounds", sc.Count))
+		}
+		if len(how) > 0 {
+			m.p("- Scenario: %s\n", strings.Join(how, "; "))
+		}
+	} else {
+		m.p("# wfbench report\n\n")
+	}
 	m.p("- Started: %s\n", res.StartedAt.UTC().Format(time.RFC3339))
 	m.p("- Environment: %s\n", environmentLine(&res.Environment))
 	if res.ToolVersion != "" {
@@ -113,7 +135,11 @@ func (m *mdWriter) summary(res *Result) {
 }
 
 func (m *mdWriter) run(r *Run) {
-	m.p("## Run: %s\n\n", r.Name)
+	if r.Repetition > 0 {
+		m.p("## Run: %s (repetition %d)\n\n", r.Name, r.Repetition)
+	} else {
+		m.p("## Run: %s\n\n", r.Name)
+	}
 	if r.Interrupted {
 		m.p("**Interrupted before it finished: the figures below cover only what was measured until then.**\n\n")
 	}
@@ -126,9 +152,24 @@ func (m *mdWriter) run(r *Run) {
 	} else {
 		rows := make([][]string, len(r.Links))
 		for i, l := range r.Links {
-			rows[i] = []string{l.Name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l)}
+			rows[i] = []string{l.Name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l),
+				fmt.Sprint(l.BytesUp), fmt.Sprint(l.BytesDown), bytesPerJob(l, r.Jobs.Accepted)}
 		}
-		m.table([]string{"link", "configured RTT ms", "measured RTT ms", "deviation"}, "lrrr", rows)
+		m.table([]string{"link", "configured RTT ms", "measured RTT ms", "deviation", "bytes up", "bytes down", "bytes per job"}, "lrrrrrr", rows)
+	}
+	if len(r.Phases) > 0 {
+		m.p("### Phases\n\n")
+		rows := make([][]string, len(r.Phases))
+		for i, ph := range r.Phases {
+			at := func(p *float64) string {
+				if p == nil {
+					return "-"
+				}
+				return fmtSeconds(*p)
+			}
+			rows[i] = []string{ph.Link, ph.Condition, fmtNum(ph.AtS), fmtNum(ph.ForS), at(ph.AppliedAtS), at(ph.LiftedAtS), ph.Error}
+		}
+		m.table([]string{"link", "condition", "at s", "for s", "applied at s", "lifted at s", "error"}, "llrrrrl", rows)
 	}
 
 	m.p("### Jobs\n\n")
@@ -211,6 +252,13 @@ func (m *mdWriter) model(r *Run) {
 
 // enqueueRTT is the RTT one enqueue call pays: the model's figure (sum of the links
 // crossed) when set, else the configured RTT.
+func bytesPerJob(l Link, accepted int) string {
+	if accepted == 0 || l.BytesUp+l.BytesDown == 0 {
+		return "-"
+	}
+	return fmtNum(math.Round(float64(l.BytesUp+l.BytesDown)/float64(accepted)*10) / 10)
+}
+
 func enqueueRTT(r *Run) float64 {
 	if r.Model.EnqueueRTTMS > 0 {
 		return r.Model.EnqueueRTTMS
@@ -273,6 +321,9 @@ func (m *mdWriter) findings(res *Result) {
 	}
 	for i := range res.Runs {
 		m.p("- %s\n", runFinding(&res.Runs[i]))
+		if f := omissionFinding(&res.Runs[i]); f != "" {
+			m.p("- %s\n", f)
+		}
 	}
 	for _, c := range comparisons(res.Runs) {
 		m.p("- %s\n", c)
@@ -318,8 +369,15 @@ func jobsWord(n float64) string {
 // comparisons states the ratio between every pair of runs whose configurations differ
 // in exactly one setting: the only pairs where the ratio is attributable to that
 // setting (e.g. "100 ms single is 34x slower than 1 ms single").
-func comparisons(runs []Run) []string {
+func comparisons(all []Run) []string {
 	var out []string
+	// Repetitions of a configuration compare alike: the first of each stands for it.
+	var runs []Run
+	for _, r := range all {
+		if r.Repetition <= 1 {
+			runs = append(runs, r)
+		}
+	}
 	for i := range runs {
 		for j := i + 1; j < len(runs); j++ {
 			a, b := &runs[i], &runs[j]
@@ -336,6 +394,14 @@ func comparisons(runs []Run) []string {
 			ta, tb := a.Throughput.EnqueueJobsPerS, b.Throughput.EnqueueJobsPerS
 			if ta > 0 && tb > 0 {
 				parts = append(parts, fmt.Sprintf("enqueue throughput %s vs %s jobs/s (%s)", fmtRate(tb), fmtRate(ta), times(tb/ta, "higher", "lower")))
+			}
+			if da, db := a.Throughput.DrainJobsPerS, b.Throughput.DrainJobsPerS; da > 0 && db > 0 {
+				parts = append(parts, fmt.Sprintf("drain throughput %s vs %s jobs/s (%s)", fmtRate(db), fmtRate(da), times(db/da, "higher", "lower")))
+			}
+			pa, okA := a.LatencyMS[PointPickup]
+			pb, okB := b.LatencyMS[PointPickup]
+			if okA && okB && pa.P50 > 0 && pb.P50 > 0 && a.Throughput.DrainJobsPerS == 0 {
+				parts = append(parts, fmt.Sprintf("pickup p50 %s ms vs %s ms (%s)", fmtMS(pb.P50), fmtMS(pa.P50), times(pb.P50/pa.P50, "higher", "lower")))
 			}
 			if len(parts) == 0 {
 				continue

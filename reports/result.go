@@ -44,6 +44,50 @@ type Result struct {
 	StartedAt   time.Time   `json:"started_at"`
 	Environment Environment `json:"environment"`
 	Runs        []Run       `json:"runs"`
+	// Scenario, expectations and estimates: set when the runs come from a scenario.
+	Scenario     *Scenario     `json:"scenario,omitempty"`
+	Expectations []Expectation `json:"expectations,omitempty"`
+	Estimates    []Estimate    `json:"estimates,omitempty"`
+}
+
+// Scenario names the scenario a result measured.
+type Scenario struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Source      string `json:"source,omitempty"` // "built-in" or the file's path
+	Quick       bool   `json:"quick,omitempty"`
+	Count       int    `json:"count,omitempty"` // repetitions of each run
+}
+
+// Expectation is one checked expectation of a scenario.
+type Expectation struct {
+	Text string `json:"text"`
+	Pass bool   `json:"pass"`
+	// Measured summarises the values checked, e.g. "102.3 ms (rtt=100ms batch=1)".
+	Measured string  `json:"measured"`
+	Checks   []Check `json:"checks,omitempty"`
+	Error    string  `json:"error,omitempty"` // why it could not be checked (a failure)
+}
+
+// Check is an expectation checked against one run (or a pair, for a relative one).
+type Check struct {
+	Run   string  `json:"run"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit,omitempty"`
+	Pass  bool    `json:"pass"`
+}
+
+// Estimate is a figure an earlier analysis estimated, beside what was measured.
+type Estimate struct {
+	Of       string  `json:"of"`
+	Unit     string  `json:"unit,omitempty"`
+	Low      float64 `json:"low"`
+	High     float64 `json:"high"` // = Low for a point estimate
+	Measured float64 `json:"measured"`
+	Found    bool    `json:"found"` // false: the runs it needs were not measured
+	Agrees   bool    `json:"agrees"`
+	Says     string  `json:"says,omitempty"` // the analysis' reasoning
+	Why      string  `json:"why,omitempty"`  // where and why the measurement differs
 }
 
 // Environment describes the machine the result was measured on.
@@ -74,6 +118,27 @@ type Run struct {
 	// its figures are what was measured up to then.
 	Interrupted bool     `json:"interrupted,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
+	// Params are the scenario settings that distinguish this run (matrix values and an
+	// explicit run's own settings), canonical ("rtt": "100ms").
+	Params map[string]string `json:"params,omitempty"`
+	// Repetition numbers the runs of one configuration measured several times (--count),
+	// from 1; 0 when it was measured once.
+	Repetition int `json:"repetition,omitempty"`
+	// Phases are the timed link changes the run went through.
+	Phases []Phase `json:"phases,omitempty"`
+}
+
+// Phase is one timed change to a link during a run.
+type Phase struct {
+	Link      string  `json:"link"`
+	Condition string  `json:"condition"`
+	AtS       float64 `json:"at_s"`
+	ForS      float64 `json:"for_s,omitempty"`
+	// AppliedAtS and LiftedAtS are when it really took effect, from the start of the
+	// load; absent if the run ended first.
+	AppliedAtS *float64 `json:"applied_at_s,omitempty"`
+	LiftedAtS  *float64 `json:"lifted_at_s,omitempty"`
+	Error      string   `json:"error,omitempty"`
 }
 
 // Config is the run configuration as the report needs it.
@@ -99,6 +164,7 @@ type Config struct {
 	Burst   bool   `json:"burst,omitempty"`
 	// LinkOverrides are the --link settings, e.g. "api-faktory=30ms,jitter=3ms".
 	LinkOverrides []string `json:"link_overrides,omitempty"`
+	Compression   string   `json:"compression,omitempty"`
 }
 
 // Link is one network path with its configured and measured round-trip time.
@@ -108,6 +174,9 @@ type Link struct {
 	MeasuredRTTMS   float64 `json:"measured_rtt_ms"`
 	JitterMS        float64 `json:"jitter_ms,omitempty"`
 	Samples         int     `json:"samples,omitempty"`
+	// Bytes that crossed the link during the run, client to server and back.
+	BytesUp   int64 `json:"bytes_up,omitempty"`
+	BytesDown int64 `json:"bytes_down,omitempty"`
 }
 
 // Jobs is the job accounting of a run.

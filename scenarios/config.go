@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -52,7 +53,27 @@ type RunConfig struct {
 	WorkerConcurrency int // 0: the strategy's own (fixed 50, tuned sized, library 20)
 	PollInterval      time.Duration
 	Work              string // system.ParseWork form
+	// Compression of the client's request bodies to the API: none | gzip.
+	Compression string
+
+	// Phases change links at given offsets from the start of the load.
+	Phases []Phase
 }
+
+// Phase is a timed change to one link within a run: imposed At after the load starts,
+// lifted For later (For 0: until the run ends).
+type Phase struct {
+	Link      string
+	At, For   time.Duration
+	Condition netem.Condition
+}
+
+// Compressions are the accepted Compression values.
+var Compressions = []string{"none", "gzip"}
+
+// OpenLoopInFlight is the default cap on calls in flight in the open loop: one call in
+// flight would make the schedule wait on every answer.
+const OpenLoopInFlight = 100
 
 // Bounds of a run's settings.
 const (
@@ -75,6 +96,7 @@ func Default() RunConfig {
 		Target: TargetAPI, Batch: 1, Jobs: 1000, Concurrency: 1,
 		DrainWait: 30 * time.Second, PoolSize: 50, MaxBatch: 1000, EnqueueMode: "sync",
 		Poll: system.PollFixed, WorkerConcurrency: 0, PollInterval: time.Second,
+		Compression: "none",
 	}
 }
 
@@ -145,6 +167,24 @@ func (c RunConfig) Validate() error {
 	}
 	if _, err := system.ParseWork(c.Work); err != nil {
 		bad("%v", err)
+	}
+	if !slices.Contains(Compressions, c.Compression) {
+		bad("--compression %q: accepted values are %s", c.Compression, strings.Join(Compressions, ", "))
+	} else if c.Compression == "gzip" && c.Target != TargetAPI {
+		bad("--compression gzip needs --target api: Faktory's protocol has no compression")
+	}
+	if plan, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err == nil {
+		for i, p := range c.Phases {
+			if _, ok := plan[p.Link]; !ok {
+				bad("phase %d: link %q: accepted values are %s", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "))
+			}
+			if p.At < 0 || p.For < 0 {
+				bad("phase %d: at and for must not be negative", i+1)
+			}
+			if err := p.Condition.Validate(); err != nil {
+				bad("phase %d: %v", i+1, err)
+			}
+		}
 	}
 	if c.DrainWait <= 0 {
 		bad("--drain-timeout %s: accepted is a positive duration, e.g. 30s", c.DrainWait)

@@ -229,6 +229,13 @@ func (r *Recorder) Pending() int {
 	return r.accepted - r.completed - r.failed
 }
 
+// Counts returns jobs accepted and finished (completed or failed) so far.
+func (r *Recorder) Counts() (accepted, finished int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.accepted, r.completed + r.failed
+}
+
 // Drain waits until every accepted job has completed, or ctx ends.
 func (r *Recorder) Drain(ctx context.Context) error {
 	for {

@@ -49,7 +49,7 @@ func redisChildren(t *testing.T) []string {
 // that the stack is gone afterwards.
 func execute(t *testing.T, ctx context.Context, cfg RunConfig) reports.Run {
 	t.Helper()
-	run, err := Execute(ctx, cfg, nil)
+	run, err := Execute(ctx, cfg, Options{})
 	if left := redisChildren(t); len(left) > 0 {
 		t.Errorf("redis-server children still alive after Execute returned: pids %v", left)
 	}
@@ -265,7 +265,7 @@ func TestExecuteInterrupted(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		run, err := Execute(ctx, cfg, nil)
+		run, err := Execute(ctx, cfg, Options{})
 		res <- result{run, err}
 	}()
 	// A hang guard, not a performance bound: the interrupt drain and the stack's stop
@@ -319,7 +319,7 @@ func TestExecuteInterruptedDuringDrain(t *testing.T) {
 	defer cancel()
 	done := make(chan reports.Run, 1)
 	go func() {
-		run, err := Execute(ctx, cfg, nil)
+		run, err := Execute(ctx, cfg, Options{})
 		if err != nil {
 			t.Errorf("Execute: %v", err)
 		}
@@ -437,7 +437,7 @@ func TestExecuteExternalFaktory(t *testing.T) {
 	cfg := Default()
 	cfg.FaktoryURL = b.URL()
 	cfg.RTT, cfg.Batch, cfg.Jobs, cfg.WorkerConcurrency, cfg.PollInterval = 5*time.Millisecond, 5, 50, 5, 50*time.Millisecond
-	run, err := Execute(testCtx(t, 60*time.Second), cfg, nil)
+	run, err := Execute(testCtx(t, 60*time.Second), cfg, Options{})
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
 	}

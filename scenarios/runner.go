@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
@@ -22,10 +23,17 @@ const InterruptDrain = 2 * time.Second
 // LinkSamples is how many round trips measure a link before the load.
 const LinkSamples = 5
 
-// Execute measures one run: stack up, links measured, connections warmed, load, drain,
-// stack down. It returns what was measured even when ctx ends mid-run (Interrupted set);
-// err is non-nil only when nothing meaningful could be measured.
-func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run, error) {
+// Options are how a run reports while it goes; the zero value is quiet.
+type Options struct {
+	Log      *slog.Logger
+	Progress func(Progress) // called every ProgressInterval during load and drain
+}
+
+// Execute measures one run: stack up, links measured, connections warmed, load (with its
+// phases), drain, stack down. It returns what was measured even when ctx ends mid-run
+// (Interrupted set); err is non-nil only when nothing meaningful could be measured.
+func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, error) {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -62,7 +70,7 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 	var tgt target
 	switch cfg.Target {
 	case TargetAPI:
-		tgt = newAPITarget(st.Links[netem.ClientAPI].Addr(), runID, cfg.Concurrency)
+		tgt = newAPITarget(st.Links[netem.ClientAPI].Addr(), runID, cfg.Concurrency, cfg.Compression == "gzip")
 		if err := st.WarmAPIPool(ctx, min(cfg.Concurrency, cfg.PoolSize)); err != nil {
 			return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
 		}
@@ -80,13 +88,40 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 
 	d := &driver{cfg: cfg, run: runID, target: tgt, rec: rec}
 	log.Info("load", "run", out.Name)
+	bytesBefore := linkBytes(st)
 	loadStart := time.Now()
+	stage := "load"
+	var stageMu sync.Mutex
+	pctx, stopProgress := context.WithCancel(ctx)
+	progress := func() Progress {
+		acc, fin := rec.Counts()
+		stageMu.Lock()
+		defer stageMu.Unlock()
+		return Progress{Run: out.Name, Stage: stage, Sent: d.sent(), Total: cfg.Jobs, Duration: cfg.Duration,
+			Accepted: acc, Completed: fin, Elapsed: time.Since(loadStart)}
+	}
+	var progressDone sync.WaitGroup
+	progressDone.Go(func() { reportProgress(pctx, opts.Progress, progress) })
+	defer func() {
+		stopProgress()
+		progressDone.Wait()
+		if opts.Progress != nil {
+			p := progress()
+			p.Done = true
+			opts.Progress(p)
+		}
+	}()
+	phases := startPhases(cfg.Phases, st.Links, loadStart)
+	defer phases.stop()
 	if cfg.OpenLoop() {
 		out.Schedule = d.openLoop(ctx)
 	} else {
 		d.closedLoop(ctx)
 	}
 	enqueueEnd := time.Now()
+	stageMu.Lock()
+	stage = "drain"
+	stageMu.Unlock()
 	workersStart := loadStart
 	if cfg.Burst {
 		workersStart = time.Now()
@@ -119,6 +154,14 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 		_ = st.Worker.Close()
 	}
 	rec.Settle()
+	out.Phases = phases.stop()
+	out.Notes = append(out.Notes, phaseNotes(out.Phases)...)
+	bytesAfter := linkBytes(st)
+	for i := range out.Links {
+		n := out.Links[i].Name
+		out.Links[i].BytesUp = bytesAfter[n][0] - bytesBefore[n][0]
+		out.Links[i].BytesDown = bytesAfter[n][1] - bytesBefore[n][1]
+	}
 	snap := rec.Snapshot(d.sent())
 	if out.Interrupted {
 		planned := fmt.Sprintf("%d planned", cfg.Jobs)
@@ -145,6 +188,16 @@ func Execute(ctx context.Context, cfg RunConfig, log *slog.Logger) (reports.Run,
 		return out, fmt.Errorf("no job was accepted: %w", snap.LastErr)
 	}
 	return out, nil
+}
+
+// linkBytes reads every link's byte counters (up, down).
+func linkBytes(st *Stack) map[string][2]int64 {
+	out := map[string][2]int64{}
+	for name, l := range st.Links {
+		up, down := l.Bytes()
+		out[name] = [2]int64{up, down}
+	}
+	return out
 }
 
 // workerSlots resolves the worker's slot count: an explicit one, the strategy's default,
@@ -307,7 +360,7 @@ func resultConfig(c RunConfig) reports.Config {
 		Batch: c.Batch, Jobs: c.Jobs, DurationS: c.Duration.Seconds(), Concurrency: c.Concurrency,
 		RatePerS: c.Rate, Poll: c.Poll, WorkerConcurrency: c.WorkerConcurrency,
 		EnqueueMode: c.EnqueueMode, Netem: c.Netem, PoolSize: c.PoolSize, FaktoryURL: redactURL(c.FaktoryURL),
-		AckMode: ackMode(c.Poll), Burst: c.Burst,
+		AckMode: ackMode(c.Poll), Burst: c.Burst, Compression: c.Compression,
 	}
 	for _, l := range c.Links {
 		rc.LinkOverrides = append(rc.LinkOverrides, l.String())

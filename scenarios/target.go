@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,14 +46,24 @@ type apiTarget struct {
 	base string
 	run  string
 	hc   *http.Client
+	gzip bool // gzip request bodies and accept gzip answers
 }
 
-func newAPITarget(addr, run string, conns int) *apiTarget {
+func newAPITarget(addr, run string, conns int, gzip bool) *apiTarget {
 	tr := &http.Transport{
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
-		IdleConnTimeout: 5 * time.Minute, DisableCompression: true,
+		IdleConnTimeout: 5 * time.Minute, DisableCompression: !gzip,
 	}
-	return &apiTarget{base: "http://" + addr, run: run, hc: &http.Client{Transport: tr}}
+	return &apiTarget{base: "http://" + addr, run: run, hc: &http.Client{Transport: tr}, gzip: gzip}
+}
+
+// gzipBody compresses a request body (the API accepts Content-Encoding: gzip).
+func gzipBody(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 func (t *apiTarget) enqueue(ctx context.Context, c call) ([]string, []string, error) {
@@ -76,11 +87,17 @@ func (t *apiTarget) enqueue(ctx context.Context, c call) ([]string, []string, er
 		path = "/jobs/batch"
 		body, _ = json.Marshal(map[string]any{"jobs": items})
 	}
+	if t.gzip {
+		body = gzipBody(body)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if t.gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	req.Header.Set(system.HeaderRun, t.run)
 	resp, err := t.hc.Do(req)
 	if err != nil {

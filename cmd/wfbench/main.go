@@ -71,6 +71,7 @@ func newRoot() *cobra.Command {
 between its parts, drives load, and reports HDR-histogram latencies beside the
 network floor that physics allows.`,
 		Example: `  wfbench run --rtt 100ms --batch 100 --jobs 1000
+  wfbench scenario run seed --quick
   wfbench run --rtt 100ms --batch 1 --jobs 100 --target faktory
   wfbench version`,
 		SilenceUsage:  true,
@@ -79,6 +80,6 @@ network floor that physics allows.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newServeCmd(), newUpCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newScenarioCmd(), newServeCmd(), newUpCmd(), newVersionCmd())
 	return root
 }

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,13 +16,9 @@ import (
 	"github.com/wfbench/wfbench/system"
 )
 
-// openLoopInFlight is the default cap on calls in flight in the open loop.
-const openLoopInFlight = 100
-
 func newRunCmd() *cobra.Command {
 	cfg := scenarios.Default()
-	var out string
-	var verbose bool
+	var rf reportFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Measure one configuration of the reference system under injected latency",
@@ -69,12 +61,12 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 			if cfg.Rate > 0 && !cmd.Flags().Changed("concurrency") {
 				// Open loop: one call in flight would make the schedule wait on every
 				// answer; allow enough that the offered rate, not the cap, sets the pace.
-				cfg.Concurrency = openLoopInFlight
+				cfg.Concurrency = scenarios.OpenLoopInFlight
 			}
-			if err := cfg.Validate(); err != nil {
+			if err := errors.Join(cfg.Validate(), rf.validate()); err != nil {
 				return usageErr(fmt.Errorf("%w\nsee 'wfbench run --help'", err))
 			}
-			return runOne(cmd.Context(), cmd, cfg, out, verbose)
+			return runConfig(cmd, cfg, rf)
 		},
 	}
 	fs := cmd.Flags()
@@ -100,50 +92,40 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 	durationVar(fs, &cfg.PollInterval, "poll-interval", cfg.PollInterval, "fixed poll: sleep after an empty FETCH (WORKER_POLL_INTERVAL)")
 	fs.StringVar(&cfg.Work, "work", "", "simulated service time per job: DURATION[:sleep|:spin], e.g. 2ms or 500us:spin")
 	fs.StringVar(&cfg.Netem, "netem", cfg.Netem, "latency backend: toxiproxy")
+	fs.StringVar(&cfg.Compression, "compression", cfg.Compression, "client request bodies to the API: none | gzip")
 	fs.StringVar(&cfg.Name, "name", "", "run name in reports (default: derived from the settings)")
-	fs.StringVarP(&out, "out", "o", "", "output folder (default reports/<timestamp>/)")
-	fs.BoolVarP(&verbose, "verbose", "v", false, "log what the run is doing to stderr")
+	rf.add(cmd)
 	return cmd
 }
 
-func runOne(ctx context.Context, cmd *cobra.Command, cfg scenarios.RunConfig, out string, verbose bool) error {
-	log := slog.New(slog.DiscardHandler)
-	if verbose {
-		log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	started := time.Now().UTC()
-	if out == "" {
-		out = freeDir(filepath.Join("reports", started.Format("20060102-150405")))
-	}
-	res := &reports.Result{
-		Schema: reports.Schema, ToolVersion: version, StartedAt: started, Environment: environment(),
-	}
-	run, err := scenarios.Execute(ctx, cfg, log)
-	if err != nil {
-		// Nothing worth a report: the stack did not come up, or no job was accepted
-		// (Faktory refusing them is the environment's doing, not the flags').
-		code := exitEnvironment
-		if ctx.Err() != nil {
-			code = exitInterrupted
+// runConfig measures one configuration (--count times) and reports it.
+func runConfig(cmd *cobra.Command, cfg scenarios.RunConfig, rf reportFlags) error {
+	opts, view := rf.options(cmd)
+	res := newResult()
+	count := max(rf.count, 1)
+	var runErr error
+	for rep := 1; rep <= count && cmd.Context().Err() == nil; rep++ {
+		label := cfg.DisplayName()
+		if count > 1 {
+			label += fmt.Sprintf(" #%d/%d", rep, count)
 		}
-		return &exitError{code, fmt.Errorf("run %s: %w", cfg.DisplayName(), err)}
+		view.start(label)
+		run, err := scenarios.Execute(cmd.Context(), cfg, opts)
+		if err != nil {
+			// Nothing worth a report for this run: the stack did not come up, or no job
+			// was accepted (Faktory refusing them is the environment's doing).
+			runErr = fmt.Errorf("run %s: %w", cfg.DisplayName(), err)
+			break
+		}
+		if count > 1 {
+			run.Repetition = rep
+		}
+		res.Runs = append(res.Runs, run)
+		if run.Interrupted {
+			break
+		}
 	}
-	res.Runs = append(res.Runs, run)
-	files, werr := reports.WriteAll(out, res)
-	if werr != nil {
-		return &exitError{exitEnvironment, werr}
-	}
-	if err := reports.WriteTable(cmd.OutOrStdout(), res); err != nil {
-		return &exitError{exitEnvironment, err}
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s (result.json, report.md, .hgrm)\n", len(files), out)
-	switch {
-	case run.Interrupted:
-		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
-	case run.Jobs.Lost > 0:
-		return &exitError{exitCheckFailed, fmt.Errorf("%d of %d accepted jobs were lost", run.Jobs.Lost, run.Jobs.Accepted)}
-	}
-	return nil
+	return finish(cmd, res, rf.out, runErr)
 }
 
 // freeDir returns dir, or dir-2, dir-3... if it exists: two runs started in the same

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/scenarios"
+)
+
+func newScenarioCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scenario",
+		Short: "Run, list, show and validate scenarios: sweeps of runs with expectations",
+		Long: `A scenario is a YAML file: a base configuration, a matrix of settings to sweep,
+explicit runs, timed link phases, a quick override for CI, and expectations that
+decide the exit code. Built-ins ship inside the binary; 'scenario show NAME' prints
+one as a starting point for your own file.
+
+Expectations (each must hold for every run it selects):
+  lost == 0
+  p99(enqueue) < 150ms
+  p50(pickup, poll=tuned) <= 200ms
+  throughput(batch=100) >= 10x throughput(batch=1) where rtt=100ms
+  throughput(rtt=1ms, batch=1) / throughput(rtt=100ms, batch=1) >= 10
+
+Metrics: ` + strings.Join(scenarios.MetricNames(), ", ") + `
+Settings: ` + strings.Join(scenarios.SettingKeys(), ", "),
+	}
+	cmd.AddCommand(newScenarioListCmd(), newScenarioShowCmd(), newScenarioRunCmd(), newScenarioValidateCmd())
+	return cmd
+}
+
+func newScenarioListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the built-in scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			for _, name := range scenarios.Builtins() {
+				sc, err := scenarios.Load(name)
+				if err != nil {
+					return &exitError{exitEnvironment, fmt.Errorf("built-in %s: %w", name, err)}
+				}
+				full, _ := sc.Plan(false)
+				quick, _ := sc.Plan(true)
+				fmt.Fprintf(tw, "%s\t%d runs (quick %d)\t%s\n", name, len(full), len(quick), firstSentence(sc.Description))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.IndexAny(s, ":.("); i > 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+func newScenarioShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "show NAME",
+		Short:   "Print a built-in scenario's YAML (a starting point for your own)",
+		Example: "  wfbench scenario show seed > my-check.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, ok := scenarios.BuiltinSource(args[0])
+			if !ok {
+				return usageErr(fmt.Errorf("no built-in scenario %q; built-ins: %s", args[0], strings.Join(scenarios.Builtins(), ", ")))
+			}
+			_, err := cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+}
+
+func newScenarioValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE|NAME...",
+		Short: "Check scenario files without running them: keys, values, every run's settings, expectations",
+		Example: `  wfbench scenario validate my-check.yaml
+  wfbench scenario validate seed`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var bad []error
+			for _, a := range args {
+				sc, err := scenarios.Load(a)
+				if err != nil {
+					bad = append(bad, err)
+					continue
+				}
+				full, _ := sc.Plan(false)
+				quick, _ := sc.Plan(true)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: scenario %s is valid: %d runs (quick %d), %d expectations, %d estimates\n",
+					a, sc.Name, len(full), len(quick), len(sc.Expectations), len(sc.Estimates))
+			}
+			if len(bad) > 0 {
+				return usageErr(errors.Join(bad...))
+			}
+			return nil
+		},
+	}
+}
+
+// reportFlags are the output flags run and scenario run share.
+type reportFlags struct {
+	out      string
+	verbose  bool
+	progress string
+	count    int
+}
+
+func (f *reportFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVarP(&f.out, "out", "o", "", "output folder (default reports/<timestamp>/)")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log what the run is doing to stderr")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, a line every 5 s otherwise) | bar | lines | none")
+	fs.IntVar(&f.count, "count", 0, fmt.Sprintf("measure each run N times (1 to %d), in rounds; every repetition is kept in the result", scenarios.MaxCount))
+}
+
+func (f *reportFlags) validate() error {
+	if !slices.Contains(progressModes, f.progress) {
+		return fmt.Errorf("--progress %q: accepted values are %s", f.progress, strings.Join(progressModes, ", "))
+	}
+	if f.count < 0 || f.count > scenarios.MaxCount {
+		return fmt.Errorf("--count %d: accepted is an integer from 1 to %d", f.count, scenarios.MaxCount)
+	}
+	return nil
+}
+
+func (f *reportFlags) options(cmd *cobra.Command) (scenarios.Options, *progressView) {
+	log := slog.New(slog.DiscardHandler)
+	if f.verbose {
+		log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	view := newProgressView(cmd.ErrOrStderr(), f.progress)
+	return scenarios.Options{Log: log, Progress: view.update}, view
+}
+
+func newScenarioRunCmd() *cobra.Command {
+	var rf reportFlags
+	var quick bool
+	cmd := &cobra.Command{
+		Use:   "run NAME|FILE",
+		Short: "Measure every run of a scenario and check its expectations",
+		Long: `run measures each run of the scenario in turn (each on a fresh stack), checks the
+expectations against the measurements, prints a table, the analysis' estimates and
+the expectations, and writes result.json, report.md and the .hgrm files into --out.
+
+Exit codes: 0 every expectation holds and no job was lost, 1 an expectation failed or
+jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
+		Example: `  # the analysis' table, measured (about 4 minutes)
+  wfbench scenario run seed
+
+  # the same, CI-sized (under a minute)
+  wfbench scenario run seed --quick
+
+  # your own file, each run 5 times
+  wfbench scenario run ./my-check.yaml --count 5`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := rf.validate(); err != nil {
+				return usageErr(err)
+			}
+			sc, err := scenarios.Load(args[0])
+			if err != nil {
+				return usageErr(err)
+			}
+			opts, view := rf.options(cmd)
+			res := newResult()
+			suite := scenarios.SuiteOptions{
+				Quick: quick, Count: rf.count, Options: opts,
+				RunStarting: func(i, n int, cfg scenarios.RunConfig, rep int) {
+					label := fmt.Sprintf("[%d/%d] %s", i, n, cfg.Name)
+					if rep > 1 || rf.count > 1 {
+						label += fmt.Sprintf(" #%d", rep)
+					}
+					view.start(label)
+				},
+			}
+			runErr := scenarios.RunScenario(cmd.Context(), sc, res, suite)
+			return finish(cmd, res, rf.out, runErr)
+		},
+	}
+	rf.add(cmd)
+	cmd.Flags().BoolVar(&quick, "quick", false, "use the scenario's quick override (CI-sized)")
+	return cmd
+}
+
+func newResult() *reports.Result {
+	return &reports.Result{
+		Schema: reports.Schema, ToolVersion: version, StartedAt: time.Now().UTC(), Environment: environment(),
+	}
+}
+
+// finish writes what was measured, prints it, and turns the outcome into an exit code:
+// an interrupted or failed scenario still leaves its measured runs on disk.
+func finish(cmd *cobra.Command, res *reports.Result, out string, runErr error) error {
+	ctx := cmd.Context()
+	if len(res.Runs) == 0 && runErr != nil {
+		code := exitEnvironment
+		if ctx.Err() != nil {
+			code = exitInterrupted
+		}
+		return &exitError{code, runErr}
+	}
+	if out == "" {
+		out = freeDir(filepath.Join("reports", res.StartedAt.Format("20060102-150405")))
+	}
+	files, werr := reports.WriteAll(out, res)
+	if werr != nil {
+		return &exitError{exitEnvironment, werr}
+	}
+	w := cmd.OutOrStdout()
+	if err := reports.WriteTable(w, res); err != nil {
+		return &exitError{exitEnvironment, err}
+	}
+	if err := reports.WriteChecks(w, res); err != nil {
+		return &exitError{exitEnvironment, err}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s (result.json, report.md, .hgrm)\n", len(files), out)
+	lost, accepted := 0, 0
+	interrupted := false
+	for _, r := range res.Runs {
+		lost += r.Jobs.Lost
+		accepted += r.Jobs.Accepted
+		interrupted = interrupted || r.Interrupted
+	}
+	switch {
+	case ctx.Err() != nil || interrupted:
+		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
+	case runErr != nil:
+		return &exitError{exitEnvironment, fmt.Errorf("%w (the runs measured before it are in %s)", runErr, out)}
+	}
+	var fails []string
+	if lost > 0 {
+		fails = append(fails, fmt.Sprintf("%d of %d accepted jobs were lost", lost, accepted))
+	}
+	if n := res.Failed(); n > 0 {
+		fails = append(fails, fmt.Sprintf("%d of %d expectations failed", n, len(res.Expectations)))
+	}
+	if len(fails) > 0 {
+		return &exitError{exitCheckFailed, errors.New(strings.Join(fails, "; "))}
+	}
+	return nil
+}
+
+

@@ -1,0 +1,653 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
+)
+
+// An expectation is a claim about measured runs that decides a scenario's exit code:
+//
+//	lost == 0                                        every run
+//	p99(enqueue) < 150ms                             every run
+//	p50(enqueue, rtt=100ms) <= 105ms                 the runs with rtt=100ms
+//	throughput(batch=100) >= 10x throughput(batch=1) where rtt=100ms
+//
+// A relative one pairs each run on the left with the run on the right that has the same
+// settings apart from those the two sides name.
+
+// metric is a figure read from one measured run.
+type metric struct {
+	name    string
+	unit    string // ms, s, jobs/s, B, "" (a count or a fraction)
+	arg     string // what the bare argument names: "point" or "link"; "" takes none
+	counter bool   // repetitions add up rather than take the median
+	doc     string
+	get     func(r *reports.Run, arg string) (float64, bool)
+}
+
+var metrics = []metric{
+	{name: "throughput", unit: "jobs/s", doc: "enqueue throughput (accepted jobs per second of the enqueue phase)",
+		get: func(r *reports.Run, _ string) (float64, bool) { return r.Throughput.EnqueueJobsPerS, r.Jobs.Accepted > 0 }},
+	{name: "completed_throughput", unit: "jobs/s", doc: "completed jobs per second, first call to last completion",
+		get: func(r *reports.Run, _ string) (float64, bool) { return r.Throughput.CompletedJobsPerS, r.Jobs.Completed > 0 }},
+	{name: "drain_throughput", unit: "jobs/s", doc: "burst runs: the workers' drain rate",
+		get: func(r *reports.Run, _ string) (float64, bool) {
+			return r.Throughput.DrainJobsPerS, r.Throughput.DrainJobsPerS > 0
+		}},
+	pctMetric("min", func(p reports.Percentiles) float64 { return p.Min }),
+	pctMetric("mean", func(p reports.Percentiles) float64 { return p.Mean }),
+	pctMetric("p50", func(p reports.Percentiles) float64 { return p.P50 }),
+	pctMetric("p90", func(p reports.Percentiles) float64 { return p.P90 }),
+	pctMetric("p99", func(p reports.Percentiles) float64 { return p.P99 }),
+	pctMetric("p999", func(p reports.Percentiles) float64 { return p.P999 }),
+	pctMetric("max", func(p reports.Percentiles) float64 { return p.Max }),
+	countMetric("requested", func(j reports.Jobs) int { return j.Requested }),
+	countMetric("accepted", func(j reports.Jobs) int { return j.Accepted }),
+	countMetric("completed", func(j reports.Jobs) int { return j.Completed }),
+	countMetric("failed", func(j reports.Jobs) int { return j.Failed }),
+	countMetric("lost", func(j reports.Jobs) int { return j.Lost }),
+	countMetric("duplicated", func(j reports.Jobs) int { return j.Duplicated }),
+	countMetric("errors", func(j reports.Jobs) int { return j.Errors }),
+	{name: "efficiency", doc: "network floor / measured enqueue time (1 = the network is the only cost)",
+		get: func(r *reports.Run, _ string) (float64, bool) { return r.Model.Efficiency, r.Model.Efficiency > 0 }},
+	{name: "enqueue_duration", unit: "s", doc: "first call to last answer",
+		get: func(r *reports.Run, _ string) (float64, bool) { return r.DurationS.Enqueue, r.Jobs.Accepted > 0 }},
+	{name: "total_duration", unit: "s", doc: "first call to last completion",
+		get: func(r *reports.Run, _ string) (float64, bool) { return r.DurationS.Total, r.Jobs.Accepted > 0 }},
+	{name: "link_rtt", unit: "ms", arg: "link", doc: "a link's measured RTT, e.g. link_rtt(client-api)",
+		get: func(r *reports.Run, link string) (float64, bool) {
+			for _, l := range r.Links {
+				if l.Name == link {
+					return l.MeasuredRTTMS, true
+				}
+			}
+			return 0, false
+		}},
+	{name: "bytes_per_job", unit: "B", arg: "link", doc: "bytes both ways on a link per accepted job, e.g. bytes_per_job(client-api)",
+		get: func(r *reports.Run, link string) (float64, bool) {
+			for _, l := range r.Links {
+				if l.Name == link && r.Jobs.Accepted > 0 {
+					return float64(l.BytesUp+l.BytesDown) / float64(r.Jobs.Accepted), true
+				}
+			}
+			return 0, false
+		}},
+}
+
+func pctMetric(name string, f func(reports.Percentiles) float64) metric {
+	return metric{name: name, unit: "ms", arg: "point", doc: name + " latency of a timing point, e.g. " + name + "(enqueue)",
+		get: func(r *reports.Run, point string) (float64, bool) {
+			p, ok := r.LatencyMS[point]
+			return f(p), ok && p.Count > 0
+		}}
+}
+
+func countMetric(name string, f func(reports.Jobs) int) metric {
+	return metric{name: name, counter: true, doc: "jobs " + name + " (summed over repetitions)",
+		get: func(r *reports.Run, _ string) (float64, bool) { return float64(f(r.Jobs)), true }}
+}
+
+func metricNames() []string {
+	out := make([]string, len(metrics))
+	for i, m := range metrics {
+		out[i] = m.name
+	}
+	return out
+}
+
+var points = []string{reports.PointEnqueue, reports.PointPickup, reports.PointEndToEnd, reports.PointService}
+
+// operand is a metric over the runs its selectors pick, or a ratio of two operands.
+type operand struct {
+	m     metric
+	arg   string            // timing point or link
+	sel   map[string]string // canonical setting values
+	denom *operand          // set for a ratio a / b
+}
+
+// Expectation is a parsed expectation.
+type Expectation struct {
+	Text   string
+	left   operand
+	op     string
+	factor float64  // relative: left op factor × right
+	right  *operand // nil: absolute, against value
+	value  float64  // absolute: in the metric's unit
+	where  map[string]string
+}
+
+var ops = []string{"<=", ">=", "==", "!=", "<", ">"}
+
+// ParseExpectation parses one expectation; errors give the accepted form.
+func ParseExpectation(text string) (*Expectation, error) {
+	p := &parser{toks: tokenize(text)}
+	e := &Expectation{Text: strings.TrimSpace(text)}
+	var err error
+	if e.left, err = p.operand(); err != nil {
+		return nil, err
+	}
+	e.op = p.next()
+	if !slices.Contains(ops, e.op) {
+		return nil, fmt.Errorf("expected a comparison (%s) after %s, got %q", strings.Join(ops, " "), e.left.m.name, e.op)
+	}
+	// Right side: a quantity, or FACTOR x OPERAND.
+	tok := p.next()
+	if tok == "" {
+		return nil, fmt.Errorf("expected a value after %s", e.op)
+	}
+	num, unit := splitNumber(tok)
+	if num != "" && (unit == "x" || unit == "" && isTimes(p.peek())) {
+		if unit == "" {
+			p.next()
+		}
+		e.factor, err = strconv.ParseFloat(num, 64)
+		if err != nil {
+			return nil, fmt.Errorf("factor %q: not a number", num)
+		}
+		r, err := p.operand()
+		if err != nil {
+			return nil, err
+		}
+		if r.m.unit != e.left.m.unit && r.denom == nil && e.left.denom == nil {
+			return nil, fmt.Errorf("%s (%s) and %s (%s) are not in the same unit", e.left.m.name, unitName(e.left.m.unit), r.m.name, unitName(r.m.unit))
+		}
+		e.right = &r
+	} else {
+		unitOf := e.left.m.unit
+		if e.left.denom != nil {
+			unitOf = ""
+		}
+		if e.value, err = quantity(tok, unitOf); err != nil {
+			return nil, fmt.Errorf("%s %s %s: %w", e.left.m.name, e.op, tok, err)
+		}
+	}
+	if p.peek() == "where" {
+		p.next()
+		if e.where, err = p.selectors(); err != nil {
+			return nil, err
+		}
+	}
+	if t := p.next(); t != "" {
+		return nil, fmt.Errorf("unexpected %q; the form is METRIC[(ARGS)] OP VALUE or METRIC[(ARGS)] OP Nx METRIC[(ARGS)], then optionally: where KEY=VALUE, ...", t)
+	}
+	return e, nil
+}
+
+type parser struct {
+	toks []string
+	i    int
+}
+
+func (p *parser) peek() string {
+	if p.i < len(p.toks) {
+		return p.toks[p.i]
+	}
+	return ""
+}
+
+func (p *parser) next() string {
+	t := p.peek()
+	if t != "" {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) operand() (operand, error) {
+	name := p.next()
+	i := slices.IndexFunc(metrics, func(m metric) bool { return m.name == name })
+	if i < 0 {
+		return operand{}, fmt.Errorf("unknown metric %q; metrics: %s", name, strings.Join(metricNames(), ", "))
+	}
+	o := operand{m: metrics[i], sel: map[string]string{}}
+	if p.peek() == "(" {
+		p.next()
+		for {
+			tok := p.next()
+			if tok == ")" {
+				break
+			}
+			if tok == "" || tok == "," || tok == "(" {
+				return o, fmt.Errorf("%s(...): unclosed or empty argument", name)
+			}
+			if p.peek() == "=" {
+				p.next()
+				v := p.next()
+				c, err := canonical(tok, v)
+				if err != nil {
+					return o, fmt.Errorf("%s(...): %w", name, err)
+				}
+				o.sel[tok] = c
+			} else if err := o.setArg(tok); err != nil {
+				return o, err
+			}
+			if p.peek() == "," {
+				p.next()
+			}
+		}
+	}
+	switch {
+	case o.m.arg == "point" && o.arg == "":
+		return o, fmt.Errorf("%s needs a timing point, e.g. %s(enqueue); points: %s", name, name, strings.Join(points, ", "))
+	case o.m.arg == "link" && o.arg == "":
+		return o, fmt.Errorf("%s needs a link, e.g. %s(client-api); links: %s", name, name, strings.Join(netem.LinkNames, ", "))
+	}
+	if p.peek() == "/" {
+		p.next()
+		d, err := p.operand()
+		if err != nil {
+			return o, err
+		}
+		o.denom = &d
+	}
+	return o, nil
+}
+
+func (o *operand) setArg(tok string) error {
+	switch o.m.arg {
+	case "point":
+		if !slices.Contains(points, tok) {
+			return fmt.Errorf("%s(%s): unknown timing point; points: %s", o.m.name, tok, strings.Join(points, ", "))
+		}
+	case "link":
+		if !slices.Contains(netem.LinkNames, tok) {
+			return fmt.Errorf("%s(%s): unknown link; links: %s", o.m.name, tok, strings.Join(netem.LinkNames, ", "))
+		}
+	default:
+		return fmt.Errorf("%s(%s): %s takes only KEY=VALUE selectors, e.g. %s(batch=100)", o.m.name, tok, o.m.name, o.m.name)
+	}
+	o.arg = tok
+	return nil
+}
+
+func (p *parser) selectors() (map[string]string, error) {
+	out := map[string]string{}
+	for {
+		k := p.next()
+		if p.next() != "=" {
+			return nil, fmt.Errorf("where: expected KEY=VALUE, e.g. where rtt=100ms")
+		}
+		c, err := canonical(k, p.next())
+		if err != nil {
+			return nil, fmt.Errorf("where: %w", err)
+		}
+		out[k] = c
+		if t := p.peek(); t != "," && t != "and" {
+			return out, nil
+		}
+		p.next()
+	}
+}
+
+// tokenize splits on blanks and on the punctuation of the grammar.
+func tokenize(s string) []string {
+	var toks []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			toks = append(toks, cur.String())
+			cur.Reset()
+		}
+	}
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case unicode.IsSpace(r):
+			flush()
+		case strings.ContainsRune("(),/×*", r):
+			flush()
+			if r == '×' || r == '*' {
+				toks = append(toks, "x")
+			} else {
+				toks = append(toks, string(r))
+			}
+		case strings.ContainsRune("<>=!", r):
+			flush()
+			if i+1 < len(rs) && rs[i+1] == '=' {
+				toks = append(toks, string(r)+"=")
+				i++
+			} else {
+				toks = append(toks, string(r))
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	flush()
+	return toks
+}
+
+func isTimes(t string) bool { return t == "x" }
+
+// splitNumber splits "150ms" into "150", "ms"; num is "" when tok does not start with one.
+func splitNumber(tok string) (num, unit string) {
+	i := 0
+	for i < len(tok) && (tok[i] >= '0' && tok[i] <= '9' || tok[i] == '.' || tok[i] == '-' || tok[i] == '+' || tok[i] == 'e' && i > 0) {
+		i++
+	}
+	return tok[:i], tok[i:]
+}
+
+// quantity converts a value to a metric's unit: durations to ms or s, percentages to
+// fractions, byte sizes to bytes.
+func quantity(tok, unit string) (float64, error) {
+	num, suffix := splitNumber(tok)
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(v) {
+		return 0, fmt.Errorf("not a number with a unit (e.g. 150ms, 9.5, 80%%)")
+	}
+	switch unit {
+	case "ms", "s":
+		if suffix == "" {
+			return 0, fmt.Errorf("give a duration with its unit, e.g. 150ms or 2s")
+		}
+		d, err := netem.ParseDuration(tok)
+		if err != nil {
+			return 0, err
+		}
+		if unit == "ms" {
+			return float64(d) / 1e6, nil
+		}
+		return d.Seconds(), nil
+	case "B":
+		mult := map[string]float64{"": 1, "B": 1, "KB": 1e3, "kB": 1e3, "MB": 1e6, "KiB": 1024, "MiB": 1 << 20}
+		m, ok := mult[suffix]
+		if !ok {
+			return 0, fmt.Errorf("unit %q: accepted are B, KB, MB, KiB, MiB", suffix)
+		}
+		return v * m, nil
+	}
+	switch suffix {
+	case "":
+		return v, nil
+	case "%":
+		return v / 100, nil
+	case "/s", "jobs/s":
+		if unit == "jobs/s" {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("unit %q does not fit a value in %s", suffix, unitName(unit))
+}
+
+func unitName(u string) string {
+	if u == "" {
+		return "plain numbers"
+	}
+	return u
+}
+
+// group is one configuration: its repetitions.
+type group struct {
+	name   string
+	runs   []*reports.Run
+	params map[string]string // canonical settings
+	// keys are the scenario parameters (matrix keys and explicit runs' own settings).
+	keys map[string]bool
+}
+
+func groupRuns(runs []reports.Run) []*group {
+	var out []*group
+	byName := map[string]*group{}
+	for i := range runs {
+		r := &runs[i]
+		g := byName[r.Name]
+		if g == nil {
+			g = &group{name: r.Name, params: settingsOf(r), keys: map[string]bool{}}
+			for k := range r.Params {
+				g.keys[k] = true
+			}
+			byName[r.Name] = g
+			out = append(out, g)
+		}
+		g.runs = append(g.runs, r)
+	}
+	return out
+}
+
+func (g *group) matches(sel ...map[string]string) bool {
+	for _, s := range sel {
+		for k, v := range s {
+			if g.params[k] != v {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// value is the metric over the group's repetitions: summed for counts, median otherwise.
+func (o *operand) value(g *group) (float64, bool) {
+	var vs []float64
+	for _, r := range g.runs {
+		if v, ok := o.m.get(r, o.arg); ok {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return 0, false
+	}
+	if o.m.counter {
+		var s float64
+		for _, v := range vs {
+			s += v
+		}
+		return s, true
+	}
+	slices.Sort(vs)
+	if n := len(vs); n%2 == 0 {
+		return (vs[n/2-1] + vs[n/2]) / 2, true
+	}
+	return vs[len(vs)/2], true
+}
+
+// eval computes the operand for the single group its selectors (and where) pick, or
+// divides two such values for a ratio.
+func (o *operand) eval(groups []*group, where map[string]string) (float64, string, error) {
+	var picked []*group
+	for _, g := range groups {
+		if g.matches(o.sel, where) {
+			picked = append(picked, g)
+		}
+	}
+	if len(picked) != 1 {
+		var names []string
+		for _, g := range picked {
+			names = append(names, g.name)
+		}
+		if len(picked) == 0 {
+			return 0, "", fmt.Errorf("%s: no measured run matches %s", o.m.name, selString(o.sel, where))
+		}
+		return 0, "", fmt.Errorf("%s: %d runs match %s (%s); add selectors to pick one", o.m.name, len(picked), selString(o.sel, where), strings.Join(names, "; "))
+	}
+	v, ok := o.value(picked[0])
+	if !ok {
+		return 0, "", fmt.Errorf("%s: run %q has no such measurement", o.m.name, picked[0].name)
+	}
+	if o.denom == nil {
+		return v, picked[0].name, nil
+	}
+	d, dname, err := o.denom.eval(groups, where)
+	if err != nil {
+		return 0, "", err
+	}
+	if d == 0 {
+		return 0, "", fmt.Errorf("%s of %q is 0: no ratio", o.denom.m.name, dname)
+	}
+	return v / d, picked[0].name + " / " + dname, nil
+}
+
+func selString(sels ...map[string]string) string {
+	var parts []string
+	for _, s := range sels {
+		for k, v := range s {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	slices.Sort(parts)
+	if len(parts) == 0 {
+		return "(no selector)"
+	}
+	return strings.Join(parts, " ")
+}
+
+func compare(a float64, op string, b float64) bool {
+	switch op {
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	case "==":
+		return a == b
+	case "!=":
+		return a != b
+	}
+	return false
+}
+
+// Check evaluates the expectation over measured runs.
+func (e *Expectation) Check(runs []reports.Run) reports.Expectation {
+	out := reports.Expectation{Text: e.Text}
+	groups := groupRuns(runs)
+	fail := func(err error) reports.Expectation {
+		out.Error, out.Pass = err.Error(), false
+		if out.Measured == "" {
+			out.Measured = "—"
+		}
+		return out
+	}
+	if e.left.denom != nil {
+		// A ratio is one number: compare it once.
+		v, name, err := e.left.eval(groups, e.where)
+		if err != nil {
+			return fail(err)
+		}
+		if e.right != nil {
+			return fail(errors.New("a ratio compares against a plain value, e.g. throughput(rtt=1ms) / throughput(rtt=100ms) >= 10"))
+		}
+		pass := compare(v, e.op, e.value)
+		out.Checks = []reports.Check{{Run: name, Value: v, Unit: "x", Pass: pass}}
+		out.Pass, out.Measured = pass, fmt.Sprintf("%s (%s)", fmtValue(v, "x"), name)
+		return out
+	}
+	var worst *reports.Check
+	for _, g := range groups {
+		if !g.matches(e.left.sel, e.where) {
+			continue
+		}
+		lv, ok := e.left.value(g)
+		if !ok {
+			return fail(fmt.Errorf("run %q has no %s measurement", g.name, e.left.m.name))
+		}
+		c := reports.Check{Run: g.name, Value: lv, Unit: e.left.m.unit}
+		if e.right == nil {
+			c.Pass = compare(lv, e.op, e.value)
+		} else {
+			h, err := partner(groups, g, e)
+			if err != nil {
+				return fail(err)
+			}
+			rv, ok := e.right.value(h)
+			if !ok || rv == 0 {
+				return fail(fmt.Errorf("run %q has no usable %s measurement", h.name, e.right.m.name))
+			}
+			c.Pass = compare(lv, e.op, e.factor*rv)
+			c.Run, c.Value, c.Unit = g.name+" vs "+h.name, lv/rv, "x"
+		}
+		out.Checks = append(out.Checks, c)
+		if worst == nil || !c.Pass && worst.Pass || c.Pass == worst.Pass && worse(e.op, c.Value, worst.Value) {
+			cc := c
+			worst = &cc
+		}
+	}
+	if worst == nil {
+		return fail(fmt.Errorf("no measured run matches %s", selString(e.left.sel, e.where)))
+	}
+	out.Pass = !slices.ContainsFunc(out.Checks, func(c reports.Check) bool { return !c.Pass })
+	out.Measured = fmt.Sprintf("%s (%s)", fmtValue(worst.Value, worst.Unit), worst.Run)
+	if len(out.Checks) > 1 {
+		out.Measured = fmt.Sprintf("worst of %d: %s", len(out.Checks), out.Measured)
+	}
+	return out
+}
+
+// worse reports whether a is further from passing op than b.
+func worse(op string, a, b float64) bool {
+	switch op {
+	case "<", "<=":
+		return a > b
+	case ">", ">=":
+		return a < b
+	}
+	return false
+}
+
+// partner finds the run on the right of a relative expectation for g: the one that
+// matches the right side's selectors and agrees with g on every other scenario parameter.
+func partner(groups []*group, g *group, e *Expectation) (*group, error) {
+	named := map[string]bool{}
+	for k := range e.left.sel {
+		named[k] = true
+	}
+	for k := range e.right.sel {
+		named[k] = true
+	}
+	var found []*group
+	for _, h := range groups {
+		if !h.matches(e.right.sel, e.where) {
+			continue
+		}
+		same := true
+		for k := range g.keys {
+			if !named[k] && g.params[k] != h.params[k] {
+				same = false
+				break
+			}
+		}
+		if same {
+			found = append(found, h)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, fmt.Errorf("no run to compare %q with: none matches %s with its other settings", g.name, selString(e.right.sel, e.where))
+	}
+	return nil, fmt.Errorf("%d runs match %s for %q; add selectors to pick one", len(found), selString(e.right.sel, e.where), g.name)
+}
+
+func fmtValue(v float64, unit string) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	switch {
+	case math.Abs(v) >= 100:
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	case math.Abs(v) >= 1:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	case v != 0:
+		s = strconv.FormatFloat(v, 'g', 3, 64)
+	}
+	switch unit {
+	case "":
+		return s
+	case "x":
+		return s + "x"
+	}
+	return s + " " + unit
+}
+
+// MetricNames lists the metrics expectations and estimates accept.
+func MetricNames() []string { return metricNames() }

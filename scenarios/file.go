@@ -1,0 +1,647 @@
+package scenarios
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
+)
+
+// Scenario is a parsed scenario file: the runs it expands to and what it expects of them.
+type Scenario struct {
+	Name        string
+	Description string
+	Source      string // file path, or "built-in"
+	Count       int    // repetitions of each run (1 unless the file says)
+
+	base         map[string]valueAt
+	matrix       []axis
+	runs         []runDef
+	phases       []phaseDef
+	quick        *quickDef
+	Expectations []*Expectation
+	Estimates    []*EstimateDef
+}
+
+// valueAt is a setting's value as written, with where it was written.
+type valueAt struct {
+	values []string // one, or several for a list (link)
+	line   int
+}
+
+type axis struct {
+	key    string
+	values []valueAt
+	line   int
+}
+
+type runDef struct {
+	name     string
+	settings map[string]valueAt
+	order    []string
+	phases   []phaseDef // the run's own, after the scenario's
+	line     int
+}
+
+type phaseDef struct {
+	phase Phase
+	line  int
+}
+
+type quickDef struct {
+	base   map[string]valueAt
+	matrix []axis
+	count  int
+}
+
+// EstimateDef is an earlier analysis' figure to print beside the measurement.
+type EstimateDef struct {
+	Of        string
+	of        operand
+	Low, High float64
+	Says, Why string
+	// Tolerance: how far (as a fraction) a point estimate may be from the measured value
+	// and still agree.
+	Tolerance float64
+}
+
+// Keys of a scenario file, by section.
+var (
+	topKeys      = []string{"name", "description", "count", "base", "matrix", "runs", "phases", "quick", "expect", "estimates"}
+	quickKeys    = []string{"base", "matrix", "count"}
+	phaseKeys    = []string{"link", "at", "for", "latency", "jitter", "bandwidth", "fault"}
+	estimateKeys = []string{"of", "value", "says", "why", "tolerance"}
+)
+
+// FileError is an error at a line of a scenario file.
+type FileError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ParseScenario parses a scenario file's YAML. source names it in errors. Every error
+// found is returned, each with its line.
+func ParseScenario(source string, data []byte) (*Scenario, error) {
+	sc := &Scenario{Source: source, Count: 1}
+	var errs []error
+	at := func(line int, format string, a ...any) {
+		errs = append(errs, &FileError{File: source, Line: line, Err: fmt.Errorf(format, a...)})
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		line := 0
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			line = 0
+		}
+		return nil, &FileError{File: source, Line: line, Err: fmt.Errorf("not valid YAML: %v", err)}
+	}
+	if len(doc.Content) == 0 {
+		return nil, &FileError{File: source, Err: errors.New("empty file; a scenario needs at least a name and a base or runs (see 'wfbench scenario show seed')")}
+	}
+	top := doc.Content[0]
+	fields := mapping(top, "the scenario", topKeys, at)
+	if n := fields["name"]; n != nil {
+		sc.Name = scalar(n, "name", at)
+	}
+	if sc.Name == "" {
+		at(top.Line, "name: missing; give the scenario a name, e.g. name: my-check")
+	}
+	if n := fields["description"]; n != nil {
+		sc.Description = scalar(n, "description", at)
+	}
+	if n := fields["count"]; n != nil {
+		sc.Count = count(n, at)
+	}
+	if n := fields["base"]; n != nil {
+		sc.base = settingsMap(n, "base", at)
+	}
+	if n := fields["matrix"]; n != nil {
+		sc.matrix = matrixOf(n, at)
+	}
+	if n := fields["runs"]; n != nil {
+		sc.runs = runsOf(n, at)
+	}
+	if n := fields["phases"]; n != nil {
+		sc.phases = phasesOf(n, at)
+	}
+	if n := fields["quick"]; n != nil {
+		q := &quickDef{}
+		qf := mapping(n, "quick", quickKeys, at)
+		if b := qf["base"]; b != nil {
+			q.base = settingsMap(b, "quick.base", at)
+		}
+		if m := qf["matrix"]; m != nil {
+			q.matrix = matrixOf(m, at)
+		}
+		if c := qf["count"]; c != nil {
+			q.count = count(c, at)
+		}
+		sc.quick = q
+	}
+	if n := fields["expect"]; n != nil {
+		for _, item := range sequence(n, "expect", at) {
+			text := scalar(item, "expect", at)
+			e, err := ParseExpectation(text)
+			if err != nil {
+				at(item.Line, "expect %q: %v", text, err)
+				continue
+			}
+			sc.Expectations = append(sc.Expectations, e)
+		}
+	}
+	if n := fields["estimates"]; n != nil {
+		for _, item := range sequence(n, "estimates", at) {
+			if e := estimateOf(item, at); e != nil {
+				sc.Estimates = append(sc.Estimates, e)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	// Expand once to check every run's settings together (ranges, combinations).
+	for _, quick := range []bool{false, true} {
+		if quick && sc.quick == nil {
+			continue
+		}
+		if _, err := sc.Plan(quick); err != nil {
+			return nil, err
+		}
+	}
+	return sc, nil
+}
+
+type reporter func(line int, format string, a ...any)
+
+// mapping returns a mapping's fields by key, reporting unknown and repeated keys.
+func mapping(n *yaml.Node, what string, allowed []string, at reporter) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if n.Kind != yaml.MappingNode {
+		at(n.Line, "%s: expected a mapping of keys (%s)", what, strings.Join(allowed, ", "))
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case !slices.Contains(allowed, k.Value):
+			at(k.Line, "unknown key %q in %s; valid keys: %s", k.Value, what, strings.Join(allowed, ", "))
+		case out[k.Value] != nil:
+			at(k.Line, "key %q given twice in %s", k.Value, what)
+		default:
+			out[k.Value] = v
+		}
+	}
+	return out
+}
+
+// orderedKeys returns a mapping's keys in file order.
+func orderedKeys(n *yaml.Node) []*yaml.Node {
+	var out []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, n.Content[i])
+	}
+	return out
+}
+
+func scalar(n *yaml.Node, what string, at reporter) string {
+	if n.Kind != yaml.ScalarNode {
+		at(n.Line, "%s: expected a single value", what)
+		return ""
+	}
+	return n.Value
+}
+
+func sequence(n *yaml.Node, what string, at reporter) []*yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		at(n.Line, "%s: expected a list (- item per line)", what)
+		return nil
+	}
+	return n.Content
+}
+
+func count(n *yaml.Node, at reporter) int {
+	v, err := strconv.Atoi(scalar(n, "count", at))
+	if err != nil || v < 1 || v > MaxCount {
+		at(n.Line, "count %q: accepted is an integer from 1 to %d", n.Value, MaxCount)
+		return 1
+	}
+	return v
+}
+
+// MaxCount bounds repetitions of a run.
+const MaxCount = 100
+
+// settingValues reads one setting's value (a list for link), checking it parses.
+func settingValues(key *yaml.Node, n *yaml.Node, at reporter) (valueAt, bool) {
+	s, ok := lookupSetting(key.Value)
+	if !ok {
+		at(key.Line, "unknown setting %q; valid settings: %s", key.Value, strings.Join(SettingKeys(), ", "))
+		return valueAt{}, false
+	}
+	v := valueAt{line: n.Line}
+	switch {
+	case n.Kind == yaml.ScalarNode:
+		v.values = []string{n.Value}
+	case n.Kind == yaml.SequenceNode && s.key == "link":
+		for _, item := range n.Content {
+			v.values = append(v.values, scalar(item, "link", at))
+		}
+	default:
+		at(n.Line, "%s: expected a single value (%s)", s.key, s.accept)
+		return v, false
+	}
+	for _, x := range v.values {
+		if _, err := canonical(s.key, x); err != nil {
+			at(n.Line, "%v", err)
+			return v, false
+		}
+	}
+	return v, true
+}
+
+func settingsMap(n *yaml.Node, what string, at reporter) map[string]valueAt {
+	out := map[string]valueAt{}
+	if n.Kind != yaml.MappingNode {
+		at(n.Line, "%s: expected settings (KEY: VALUE), keys: %s", what, strings.Join(SettingKeys(), ", "))
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if _, dup := out[k.Value]; dup {
+			at(k.Line, "setting %q given twice in %s", k.Value, what)
+			continue
+		}
+		if v, ok := settingValues(k, n.Content[i+1], at); ok {
+			out[k.Value] = v
+		}
+	}
+	return out
+}
+
+func matrixOf(n *yaml.Node, at reporter) []axis {
+	if n.Kind != yaml.MappingNode {
+		at(n.Line, "matrix: expected settings with a list of values each, e.g. rtt: [1ms, 100ms]")
+		return nil
+	}
+	var out []axis
+	for i, k := range orderedKeys(n) {
+		v := n.Content[2*i+1]
+		if _, ok := lookupSetting(k.Value); !ok {
+			at(k.Line, "unknown setting %q in matrix; valid settings: %s", k.Value, strings.Join(SettingKeys(), ", "))
+			continue
+		}
+		if slices.ContainsFunc(out, func(a axis) bool { return a.key == k.Value }) {
+			at(k.Line, "setting %q given twice in matrix", k.Value)
+			continue
+		}
+		ax := axis{key: k.Value, line: k.Line}
+		items := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			items = v.Content
+		}
+		if len(items) == 0 {
+			at(v.Line, "matrix %s: no values", k.Value)
+			continue
+		}
+		for _, item := range items {
+			if val, ok := settingValues(k, item, at); ok {
+				ax.values = append(ax.values, val)
+			}
+		}
+		out = append(out, ax)
+	}
+	return out
+}
+
+func runsOf(n *yaml.Node, at reporter) []runDef {
+	var out []runDef
+	for _, item := range sequence(n, "runs", at) {
+		rd := runDef{settings: map[string]valueAt{}, line: item.Line}
+		if item.Kind != yaml.MappingNode {
+			at(item.Line, "runs: each run is a mapping of settings (and an optional name)")
+			continue
+		}
+		for i, k := range orderedKeys(item) {
+			v := item.Content[2*i+1]
+			switch k.Value {
+			case "name":
+				rd.name = scalar(v, "name", at)
+				continue
+			case "phases":
+				rd.phases = phasesOf(v, at)
+				continue
+			}
+			if _, dup := rd.settings[k.Value]; dup {
+				at(k.Line, "setting %q given twice in this run", k.Value)
+				continue
+			}
+			if val, ok := settingValues(k, v, at); ok {
+				rd.settings[k.Value] = val
+				rd.order = append(rd.order, k.Value)
+			}
+		}
+		out = append(out, rd)
+	}
+	return out
+}
+
+func phasesOf(n *yaml.Node, at reporter) []phaseDef {
+	var out []phaseDef
+	for _, item := range sequence(n, "phases", at) {
+		f := mapping(item, "a phase", phaseKeys, at)
+		p := Phase{}
+		dur := func(key string) time.Duration {
+			v := f[key]
+			if v == nil {
+				return 0
+			}
+			d, err := netem.ParseDuration(scalar(v, key, at))
+			if err != nil {
+				at(v.Line, "phase %s %q: accepted is a duration, e.g. 2s or 500ms", key, v.Value)
+			}
+			return d
+		}
+		if v := f["link"]; v != nil {
+			p.Link = scalar(v, "link", at)
+			if !slices.Contains(netem.LinkNames, p.Link) {
+				at(v.Line, "phase link %q: accepted values are %s", p.Link, strings.Join(netem.LinkNames, ", "))
+			}
+		} else {
+			at(item.Line, "phase: link missing; one of %s", strings.Join(netem.LinkNames, ", "))
+		}
+		p.At, p.For = dur("at"), dur("for")
+		p.Condition.Latency, p.Condition.Jitter = dur("latency"), dur("jitter")
+		if v := f["bandwidth"]; v != nil {
+			b, err := ParseBandwidth(scalar(v, "bandwidth", at))
+			if err != nil {
+				at(v.Line, "phase bandwidth %q: %v", v.Value, err)
+			}
+			p.Condition.Bandwidth = b
+		}
+		if v := f["fault"]; v != nil {
+			p.Condition.Fault = scalar(v, "fault", at)
+		}
+		if err := p.Condition.Validate(); err != nil {
+			at(item.Line, "phase: %v", err)
+		}
+		out = append(out, phaseDef{phase: p, line: item.Line})
+	}
+	return out
+}
+
+// ParseBandwidth reads a rate in bytes per second: "64KB/s", "1MB/s", "500000" (B/s).
+func ParseBandwidth(s string) (int64, error) {
+	num, unit := splitNumber(strings.TrimSpace(s))
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v <= 0 {
+		return 0, errors.New("accepted is a positive rate in bytes per second, e.g. 64KB/s or 1MB/s")
+	}
+	mult := map[string]float64{"": 1, "B/s": 1, "KB/s": 1e3, "kB/s": 1e3, "MB/s": 1e6, "KiB/s": 1024, "MiB/s": 1 << 20}
+	m, ok := mult[unit]
+	if !ok {
+		return 0, fmt.Errorf("unit %q: accepted are B/s, KB/s, MB/s, KiB/s, MiB/s", unit)
+	}
+	return int64(v * m), nil
+}
+
+func estimateOf(n *yaml.Node, at reporter) *EstimateDef {
+	f := mapping(n, "an estimate", estimateKeys, at)
+	e := &EstimateDef{Tolerance: 0.15}
+	of, val := f["of"], f["value"]
+	if of == nil || val == nil {
+		at(n.Line, "estimate: needs of (a metric, e.g. throughput(rtt=100ms, batch=1)) and value (e.g. 9.8, or 2s..4s)")
+		return nil
+	}
+	e.Of = scalar(of, "of", at)
+	p := &parser{toks: tokenize(e.Of)}
+	var err error
+	if e.of, err = p.operand(); err != nil || p.peek() != "" {
+		if err == nil {
+			err = fmt.Errorf("unexpected %q", p.peek())
+		}
+		at(of.Line, "estimate of %q: %v", e.Of, err)
+		return nil
+	}
+	unit := e.of.m.unit
+	if e.of.denom != nil {
+		unit = ""
+	}
+	text := scalar(val, "value", at)
+	lo, hi, ok := strings.Cut(text, "..")
+	if e.Low, err = quantity(strings.TrimSuffix(lo, "x"), unit); err == nil {
+		e.High = e.Low
+		if ok {
+			e.High, err = quantity(strings.TrimSuffix(hi, "x"), unit)
+		}
+	}
+	if err != nil {
+		at(val.Line, "estimate value %q: %v", text, err)
+		return nil
+	}
+	if v := f["says"]; v != nil {
+		e.Says = scalar(v, "says", at)
+	}
+	if v := f["why"]; v != nil {
+		e.Why = scalar(v, "why", at)
+	}
+	if v := f["tolerance"]; v != nil {
+		t, err := quantity(scalar(v, "tolerance", at), "")
+		if err != nil || t < 0 {
+			at(v.Line, "estimate tolerance %q: accepted is a fraction or a percentage, e.g. 15%%", v.Value)
+		}
+		e.Tolerance = t
+	}
+	return e
+}
+
+// PlannedRun is one run of a scenario: its configuration and the parameters that set it
+// apart from the scenario's other runs.
+type PlannedRun struct {
+	Config RunConfig
+	Params map[string]string
+}
+
+// Plan expands the scenario into its runs: the explicit runs, else the matrix product
+// (first key outermost), else the base alone. quick applies the file's quick override.
+func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
+	matrix := sc.matrix
+	if quick && sc.quick != nil {
+		matrix = slices.Clone(matrix)
+		for _, qa := range sc.quick.matrix {
+			if i := slices.IndexFunc(matrix, func(a axis) bool { return a.key == qa.key }); i >= 0 {
+				matrix[i] = qa
+			} else {
+				matrix = append(matrix, qa)
+			}
+		}
+	}
+	type combo struct {
+		set    map[string]valueAt
+		order  []string // matrix keys, then the explicit run's own
+		axes   int      // how many of order are matrix keys
+		name   string
+		phases []phaseDef
+		line   int
+	}
+	combos := []combo{{set: map[string]valueAt{}}}
+	for _, ax := range matrix {
+		var next []combo
+		for _, c := range combos {
+			for _, v := range ax.values {
+				s := merge(c.set, map[string]valueAt{ax.key: v})
+				next = append(next, combo{set: s, order: append(slices.Clone(c.order), ax.key), axes: len(c.order) + 1, line: v.line})
+			}
+		}
+		combos = next
+	}
+	if len(sc.runs) > 0 {
+		var withRuns []combo
+		for _, c := range combos {
+			for _, r := range sc.runs {
+				order := slices.Clone(c.order)
+				for _, k := range r.order {
+					if !slices.Contains(order, k) {
+						order = append(order, k)
+					}
+				}
+				withRuns = append(withRuns, combo{set: merge(c.set, r.settings), order: order, axes: c.axes, name: r.name, phases: r.phases, line: r.line})
+			}
+		}
+		combos = withRuns
+	}
+	var out []PlannedRun
+	var errs []error
+	names := map[string]int{}
+	for _, c := range combos {
+		cfg := Default()
+		line := c.line
+		var quickBase map[string]valueAt
+		if quick && sc.quick != nil {
+			quickBase = sc.quick.base // last: it overrides the runs' own settings too
+		}
+		for layer, src := range []map[string]valueAt{sc.base, c.set, quickBase} {
+			for _, s := range settings { // settings order: deterministic
+				v, ok := src[s.key]
+				if !ok {
+					continue
+				}
+				if s.key == "link" && layer > 0 {
+					cfg.Links = nil // a run's links replace the base's
+				}
+				for _, x := range v.values {
+					_ = s.set(&cfg, x) // checked while parsing
+				}
+			}
+		}
+		if _, set := merge(sc.base, c.set)["concurrency"]; !set && cfg.Rate > 0 {
+			cfg.Concurrency = OpenLoopInFlight
+		}
+		for _, p := range append(slices.Clone(sc.phases), c.phases...) {
+			cfg.Phases = append(cfg.Phases, p.phase)
+		}
+		params := map[string]string{}
+		var nameParts []string
+		for i, k := range c.order {
+			s, _ := lookupSetting(k)
+			params[k] = s.get(cfg)
+			if c.name == "" || i < c.axes {
+				nameParts = append(nameParts, k+"="+params[k])
+			}
+		}
+		if c.name != "" {
+			params["run"] = c.name
+			nameParts = append([]string{c.name}, nameParts...)
+		}
+		cfg.Name = strings.Join(nameParts, " ")
+		if cfg.Name == "" {
+			cfg.Name = cfg.DisplayName()
+		}
+		if prev, dup := names[cfg.Name]; dup {
+			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("two runs are both named %q (the other at line %d); give each run its own name", cfg.Name, prev)})
+		}
+		names[cfg.Name] = line
+		if err := cfg.Validate(); err != nil {
+			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("run %q%s: %w", cfg.Name, quickWord(quick), err)})
+			continue
+		}
+		out = append(out, PlannedRun{Config: cfg, Params: params})
+	}
+	if len(out) == 0 && len(errs) == 0 {
+		errs = append(errs, &FileError{File: sc.Source, Err: errors.New("no runs: give base, matrix or runs")})
+	}
+	return out, errors.Join(errs...)
+}
+
+// Repetitions is how many times each run is measured: --count, else the file's (its
+// quick one under --quick).
+func (sc *Scenario) Repetitions(quick bool, flag int) int {
+	switch {
+	case flag > 0:
+		return flag
+	case quick && sc.quick != nil && sc.quick.count > 0:
+		return sc.quick.count
+	}
+	return sc.Count
+}
+
+func quickWord(quick bool) string {
+	if quick {
+		return " (quick)"
+	}
+	return ""
+}
+
+func merge(a, b map[string]valueAt) map[string]valueAt {
+	out := make(map[string]valueAt, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// Info is the scenario as the result records it.
+func (sc *Scenario) Info(quick bool, count int) *reports.Scenario {
+	return &reports.Scenario{Name: sc.Name, Description: sc.Description, Source: sc.Source, Quick: quick, Count: count}
+}
+
+// Estimate compares an estimate with the measured runs.
+func (e *EstimateDef) Estimate(runs []reports.Run) reports.Estimate {
+	out := reports.Estimate{Of: e.Of, Unit: e.of.m.unit, Low: e.Low, High: e.High, Says: e.Says, Why: e.Why}
+	if e.of.denom != nil {
+		out.Unit = "x"
+	}
+	v, _, err := e.of.eval(groupRuns(runs), nil)
+	if err != nil {
+		return out
+	}
+	out.Measured, out.Found = v, true
+	lo, hi := e.Low, e.High
+	if lo == hi {
+		lo, hi = lo*(1-e.Tolerance), hi*(1+e.Tolerance)
+	}
+	out.Agrees = v >= lo && v <= hi
+	return out
+}

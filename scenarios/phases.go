@@ -1,0 +1,106 @@
+package scenarios
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
+)
+
+// phaser imposes a run's phases on its links at their offsets from the start of the
+// load and lifts them when their time is up, recording when each really happened.
+type phaser struct {
+	mu     sync.Mutex
+	start  time.Time
+	timers []*time.Timer
+	rec    []reports.Phase
+	active map[int]bool
+	links  map[string]*netem.Link
+	phases []Phase
+}
+
+func startPhases(phases []Phase, links map[string]*netem.Link, start time.Time) *phaser {
+	p := &phaser{start: start, links: links, phases: phases, active: map[int]bool{}}
+	for i, ph := range phases {
+		p.rec = append(p.rec, reports.Phase{
+			Link: ph.Link, Condition: ph.Condition.String(), AtS: ph.At.Seconds(), ForS: ph.For.Seconds(),
+		})
+		p.timers = append(p.timers, time.AfterFunc(time.Until(start.Add(ph.At)), func() { p.impose(i) }))
+	}
+	return p
+}
+
+func (p *phaser) since() *float64 {
+	s := time.Since(p.start).Seconds()
+	return &s
+}
+
+func (p *phaser) impose(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.timers == nil { // stopped
+		return
+	}
+	ph := p.phases[i]
+	if err := p.links[ph.Link].Impose(ph.Condition); err != nil {
+		p.rec[i].Error = err.Error()
+		return
+	}
+	p.rec[i].AppliedAtS = p.since()
+	p.active[i] = true
+	if ph.For > 0 {
+		p.timers = append(p.timers, time.AfterFunc(ph.For, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.timers != nil {
+				p.lift(i)
+			}
+		}))
+	}
+}
+
+func (p *phaser) lift(i int) {
+	if !p.active[i] {
+		return
+	}
+	delete(p.active, i)
+	if err := p.links[p.phases[i].Link].Lift(); err != nil {
+		p.rec[i].Error = fmt.Sprintf("lift: %v", err)
+		return
+	}
+	p.rec[i].LiftedAtS = p.since()
+}
+
+// stop cancels phases not yet due and lifts those still imposed; it returns what
+// happened. Safe to call more than once.
+func (p *phaser) stop() []reports.Phase {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.timers {
+		t.Stop()
+	}
+	p.timers = nil
+	for i := range p.phases {
+		p.lift(i)
+	}
+	return p.rec
+}
+
+// notes explains phases that did not happen as planned.
+func phaseNotes(rec []reports.Phase) []string {
+	var out []string
+	for _, r := range rec {
+		switch {
+		case r.Error != "":
+			out = append(out, fmt.Sprintf("phase %s on %s at %gs failed: %s", r.Condition, r.Link, r.AtS, r.Error))
+		case r.AppliedAtS == nil:
+			out = append(out, fmt.Sprintf("phase %s on %s at %gs did not happen: the run ended first", r.Condition, r.Link, r.AtS))
+		}
+	}
+	return out
+}

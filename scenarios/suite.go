@@ -1,0 +1,80 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/wfbench/wfbench/reports"
+)
+
+// SuiteOptions control a scenario's execution.
+type SuiteOptions struct {
+	Quick bool
+	Count int // repetitions of each run; 0: the scenario's own
+	Options
+	// RunStarting is called before each run (i from 1 of n, rep from 1 of the count).
+	RunStarting func(i, n int, cfg RunConfig, rep int)
+	RunDone     func(run reports.Run)
+}
+
+// RunScenario measures every run of the scenario into res (res.Runs, res.Scenario), then
+// checks its expectations and estimates against them. With several repetitions, rounds
+// go through every run once each (A B A B ...), so that drift of the machine spreads over
+// all configurations instead of landing on one.
+//
+// It stops at the first run that cannot be measured and returns that error; the runs
+// measured until then stay in res, and expectations are checked over them (those that
+// need a missing run fail).
+func RunScenario(ctx context.Context, sc *Scenario, res *reports.Result, opts SuiteOptions) error {
+	plan, err := sc.Plan(opts.Quick)
+	if err != nil {
+		return err
+	}
+	count := sc.Repetitions(opts.Quick, opts.Count)
+	res.Scenario = sc.Info(opts.Quick, count)
+	defer func() {
+		res.Expectations, res.Estimates = sc.Check(res.Runs)
+	}()
+	n := len(plan) * count
+	i := 0
+	for rep := 1; rep <= count; rep++ {
+		for _, pr := range plan {
+			i++
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if opts.RunStarting != nil {
+				opts.RunStarting(i, n, pr.Config, rep)
+			}
+			run, err := Execute(ctx, pr.Config, opts.Options)
+			if err != nil {
+				return fmt.Errorf("run %q: %w", pr.Config.Name, err)
+			}
+			run.Params = pr.Params
+			if count > 1 {
+				run.Repetition = rep
+			}
+			res.Runs = append(res.Runs, run)
+			if opts.RunDone != nil {
+				opts.RunDone(run)
+			}
+			if run.Interrupted {
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// Check evaluates the scenario's expectations and estimates over measured runs.
+func (sc *Scenario) Check(runs []reports.Run) ([]reports.Expectation, []reports.Estimate) {
+	var exps []reports.Expectation
+	for _, e := range sc.Expectations {
+		exps = append(exps, e.Check(runs))
+	}
+	var ests []reports.Estimate
+	for _, e := range sc.Estimates {
+		ests = append(ests, e.Estimate(runs))
+	}
+	return exps, ests
+}
