@@ -21,12 +21,18 @@ type Spec struct {
 
 // Link is one emulated network path: parts dial Addr() instead of the upstream.
 type Link struct {
-	spec     Spec
+	spec     Spec // the link's own RTT and jitter; a Condition is applied on top
+	addr     string
 	upstream string
 	proxy    *toxiproxy.Proxy
 	delays   [2]*LatencyToxic // upstream, downstream
 
-	mu sync.Mutex
+	mu      sync.Mutex
+	cond    Condition         // imposed condition, valid if imposed
+	imposed bool              //
+	toxics  map[string]string // condition toxics in the chain: name → JSON they were added with
+	down    bool              // proxy stopped by a "down" fault
+	closed  bool
 }
 
 // Proxies owns the embedded toxiproxy state shared by a stack's links.
@@ -54,7 +60,9 @@ func (p *Proxies) Open(spec Spec, upstream string) (*Link, error) {
 	if err := px.Start(); err != nil {
 		return nil, fmt.Errorf("start link %s → %s: %w", spec.Name, upstream, err)
 	}
-	l := &Link{spec: Spec{Name: spec.Name}, upstream: upstream, proxy: px}
+	// The address is kept apart from px.Listen: a Lift after a "down" restarts the proxy,
+	// which rewrites px.Listen in its server goroutine while Addr() may be read.
+	l := &Link{spec: Spec{Name: spec.Name}, addr: px.Listen, upstream: upstream, proxy: px}
 	for i, dir := range []string{"upstream", "downstream"} {
 		body, _ := json.Marshal(map[string]any{
 			"name": "rtt_" + dir, "type": LatencyToxicType, "stream": dir, "toxicity": 1.0,
@@ -90,30 +98,56 @@ func (p *Proxies) Close() {
 // Name of the link.
 func (l *Link) Name() string { return l.spec.Name }
 
-// Addr is the host:port to dial to cross this link.
-func (l *Link) Addr() string { return l.proxy.Listen }
+// Addr is the host:port to dial to cross this link. It does not change, a "down" fault
+// included.
+func (l *Link) Addr() string { return l.addr }
 
-// Spec returns the link's current configuration.
+// Spec returns the link's own configuration, without any imposed Condition.
 func (l *Link) Spec() Spec {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.spec
 }
 
+// Bytes returns how many bytes senders have put on the link since it opened, client to
+// server (up) and server to client (down), on every connection.
+func (l *Link) Bytes() (up, down int64) {
+	return l.delays[0].Bytes(), l.delays[1].Bytes()
+}
+
 // SetRTT changes the link's round-trip time and jitter, live: half of each is applied to
-// each direction (an odd microsecond goes upstream, so the halves add up to the RTT).
+// each direction (an odd microsecond goes upstream, so the halves add up to the RTT). An
+// imposed Condition stays on top of the new values.
 func (l *Link) SetRTT(rtt, jitter time.Duration) error {
 	if rtt < 0 || jitter < 0 {
 		return fmt.Errorf("link %s: RTT and jitter must not be negative", l.spec.Name)
 	}
-	down := rtt.Microseconds() / 2 * int64(time.Microsecond)
-	l.delays[0].Set(rtt.Truncate(time.Microsecond)-time.Duration(down), jitter/2)
-	l.delays[1].Set(time.Duration(down), jitter/2)
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.spec.RTT, l.spec.Jitter = rtt, jitter
-	l.mu.Unlock()
+	l.applyDelays()
 	return nil
 }
 
-// Close stops the link and closes the connections crossing it.
-func (l *Link) Close() { l.proxy.Stop() }
+// applyDelays sets the latency toxics from the spec and the imposed condition. l.mu held.
+func (l *Link) applyDelays() {
+	rtt, jitter := l.spec.RTT, l.spec.Jitter
+	if l.imposed {
+		rtt += l.cond.Latency
+		if l.cond.Jitter > 0 {
+			jitter = l.cond.Jitter
+		}
+	}
+	down := rtt.Microseconds() / 2 * int64(time.Microsecond)
+	l.delays[0].Set(rtt.Truncate(time.Microsecond)-time.Duration(down), jitter/2)
+	l.delays[1].Set(time.Duration(down), jitter/2)
+}
+
+// Close stops the link and closes the connections crossing it. It is final: a later
+// Impose or Lift returns ErrClosed rather than bring the link back.
+func (l *Link) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	l.proxy.Stop() // a no-op if a "down" fault already stopped it
+}

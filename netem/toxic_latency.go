@@ -17,10 +17,18 @@ const LatencyToxicType = "wfbench_latency"
 // that change live without a race: Set stores them atomically, and every connection's
 // pipe reads them per chunk. (Toxiproxy's own update decodes JSON into the toxic while
 // its pipes read it.)
+//
+// It also counts the bytes entering it: one toxic serves every connection of its link and
+// direction, and it is the first toxic of the chain, so the count is what the senders put
+// on the link, whatever a condition added after it (a blackhole, a reset) does with it.
 type LatencyToxic struct {
 	latencyUS atomic.Int64
 	jitterUS  atomic.Int64
+	bytes     atomic.Int64
 }
+
+// Bytes is how many bytes have entered the toxic, on every connection, since it was added.
+func (t *LatencyToxic) Bytes() int64 { return t.bytes.Load() }
 
 // Set changes the delay of every connection on the toxic's link.
 func (t *LatencyToxic) Set(latency, jitter time.Duration) {
@@ -57,6 +65,9 @@ func (t *LatencyToxic) Pipe(stub *toxics.ToxicStub) {
 				stub.Close()
 				return
 			}
+			// Counted on receipt, not delivery: once a reader has the echo of a chunk, the
+			// chunk has been counted both ways.
+			t.bytes.Add(int64(len(c.Data)))
 			due := c.Timestamp.Add(t.delay())
 			if !sleepUntil(timer, due, stub.Interrupt) {
 				stub.Output <- c // never drop data on an update

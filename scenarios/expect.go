@@ -35,9 +35,13 @@ type metric struct {
 
 var metrics = []metric{
 	{name: "throughput", unit: "jobs/s", doc: "enqueue throughput (accepted jobs per second of the enqueue phase)",
-		get: func(r *reports.Run, _ string) (float64, bool) { return r.Throughput.EnqueueJobsPerS, r.Jobs.Accepted > 0 }},
+		get: func(r *reports.Run, _ string) (float64, bool) {
+			return r.Throughput.EnqueueJobsPerS, r.Jobs.Accepted > 0
+		}},
 	{name: "completed_throughput", unit: "jobs/s", doc: "completed jobs per second, first call to last completion",
-		get: func(r *reports.Run, _ string) (float64, bool) { return r.Throughput.CompletedJobsPerS, r.Jobs.Completed > 0 }},
+		get: func(r *reports.Run, _ string) (float64, bool) {
+			return r.Throughput.CompletedJobsPerS, r.Jobs.Completed > 0
+		}},
 	{name: "drain_throughput", unit: "jobs/s", doc: "burst runs: the workers' drain rate",
 		get: func(r *reports.Run, _ string) (float64, bool) {
 			return r.Throughput.DrainJobsPerS, r.Throughput.DrainJobsPerS > 0

@@ -134,7 +134,9 @@ func settingsOf(r *reports.Run) map[string]string {
 
 // configFromResult rebuilds the RunConfig fields a result records.
 func configFromResult(rc reports.Config) RunConfig {
-	d := func(msv float64) time.Duration { return time.Duration(msv * float64(time.Millisecond)).Round(time.Microsecond) }
+	d := func(msv float64) time.Duration {
+		return time.Duration(msv * float64(time.Millisecond)).Round(time.Microsecond)
+	}
 	c := Default()
 	c.RTT, c.Jitter, c.Topology, c.Target = d(rc.RTTMS), d(rc.JitterMS), rc.Topology, rc.Target
 	c.Batch, c.Jobs, c.Concurrency, c.Rate = rc.Batch, rc.Jobs, rc.Concurrency, rc.RatePerS

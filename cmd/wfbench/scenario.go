@@ -255,5 +255,3 @@ func finish(cmd *cobra.Command, res *reports.Result, out string, runErr error) e
 	}
 	return nil
 }
-
-
