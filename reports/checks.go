@@ -98,11 +98,18 @@ func estimateSentence(e Estimate) string {
 	case !e.Found:
 		return fmt.Sprintf("%s: the analysis estimated %s; the runs it needs were not measured.", e.Of, estimateValue(e))
 	case e.Agrees:
-		return fmt.Sprintf("%s: measured %s, within the analysis' %s.", e.Of, fmtQuantity(e.Measured, e.Unit), estimateValue(e))
+		s := fmt.Sprintf("%s: measured %s, within the analysis' %s.", e.Of, fmtQuantity(e.Measured, e.Unit), estimateValue(e))
+		if e.Basis != "" {
+			s += " Measured: " + e.Basis + "."
+		}
+		return s
 	}
 	s := fmt.Sprintf("%s: measured %s against the analysis' %s (%s).", e.Of, fmtQuantity(e.Measured, e.Unit), estimateValue(e), estimateVerdict(e))
 	if e.Why != "" {
 		s += " " + e.Why
+	}
+	if e.Basis != "" {
+		s += " Measured: " + e.Basis + "."
 	}
 	return s
 }
@@ -173,7 +180,7 @@ func (m *mdWriter) scenario(res *Result) {
 func omissionFinding(r *Run) string {
 	corr, ok1 := r.LatencyMS[PointEnqueue]
 	serv, ok2 := r.LatencyMS[PointService]
-	if !ok1 || !ok2 || serv.P99 <= 0 || corr.P99 < 1.5*serv.P99 {
+	if !ok1 || !ok2 || serv.P99 <= 0 || corr.P99 < 2*serv.P99 || corr.P99-serv.P99 < 10 {
 		return ""
 	}
 	return fmt.Sprintf("%s: coordinated omission. Measured from each call's intended send time, enqueue p99 is %s ms (p99.9 %s ms, max %s ms); "+

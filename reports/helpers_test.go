@@ -105,3 +105,42 @@ func testResult(t *testing.T) *Result {
 	res.Runs = []Run{fast, slow, open, far}
 	return res
 }
+
+// scenarioResult is testResult as a scenario measured it twice, with estimates,
+// expectations, link bytes and a stall phase on the open-loop run.
+func scenarioResult(t *testing.T) *Result {
+	t.Helper()
+	res := testResult(t)
+	res.Scenario = &Scenario{Name: "seed", Description: "The analysis' table, measured.", Source: "built-in seed", Quick: true, Count: 2}
+	var runs []Run
+	for rep := 1; rep <= 2; rep++ {
+		for _, r := range res.Runs {
+			r.Repetition = rep
+			r.Params = map[string]string{"rtt": fmtNum(r.Config.RTTMS) + "ms"}
+			r.Links = append([]Link(nil), r.Links...)
+			r.Links[0].BytesUp, r.Links[0].BytesDown = 180000, 95000
+			runs = append(runs, r)
+		}
+	}
+	applied, lifted := 3.001, 4.002
+	open := &runs[2]
+	open.Phases = []Phase{{Link: "client-api", Condition: "+1s latency", AtS: 3, ForS: 1, AppliedAtS: &applied, LiftedAtS: &lifted}}
+	open.LatencyMS, open.Histograms = nil, nil
+	withHist(t, open, PointEnqueue, uniform(t, 1200, 1000, 1000))
+	withHist(t, open, PointService, uniform(t, 1100, 2, 1000))
+	res.Runs = runs
+	res.Estimates = []Estimate{
+		{Of: "throughput(rtt=100ms, batch=1)", Unit: "jobs/s", Low: 9.8, High: 9.8, Measured: 9.9, Found: true, Agrees: true,
+			Says: "1000 × 100 ms + 2 s = 102 s", Basis: "rtt=100ms batch=1: enqueue p50 101.00 ms per call of 1 = 100.40 ms measured RTT + 0.60 ms local work"},
+		{Of: "throughput(rtt=100ms, batch=100)", Unit: "jobs/s", Low: 250, High: 500, Measured: 1111.1, Found: true,
+			Says: "1000 jobs in 2-4 s", Why: "A batch pays the local work once per call."},
+		{Of: "throughput(rtt=1ms, batch=1) / throughput(rtt=100ms, batch=1)", Unit: "x", Low: 34, High: 34, Measured: 80.8, Found: true},
+		{Of: "throughput(rtt=10ms, batch=1)", Unit: "jobs/s", Low: 90, High: 90},
+	}
+	res.Expectations = []Expectation{
+		{Text: "lost == 0", Pass: false, Measured: "worst of 4: 2 (rtt=100ms batch=100)"},
+		{Text: "throughput(batch=100) >= 10x throughput(batch=1) where rtt=100ms", Pass: true, Measured: "112.23x (rtt=100ms batch=100 vs rtt=100ms batch=1)"},
+		{Text: "p99(pickup, rtt=5ms) < 10ms", Pass: false, Measured: "—", Error: "no measured run matches rtt=5ms"},
+	}
+	return res
+}

@@ -150,12 +150,24 @@ func (m *mdWriter) run(r *Run) {
 	if len(r.Links) == 0 {
 		m.p("No links measured.\n\n")
 	} else {
+		// Byte counts are shown when the run recorded them (results before they were
+		// counted have none).
+		counted := false
+		for _, l := range r.Links {
+			counted = counted || l.BytesUp+l.BytesDown > 0
+		}
+		header, align := []string{"link", "configured RTT ms", "measured RTT ms", "deviation"}, "lrrr"
+		if counted {
+			header, align = append(header, "bytes up", "bytes down", "bytes per job"), align+"rrr"
+		}
 		rows := make([][]string, len(r.Links))
 		for i, l := range r.Links {
-			rows[i] = []string{l.Name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l),
-				fmt.Sprint(l.BytesUp), fmt.Sprint(l.BytesDown), bytesPerJob(l, r.Jobs.Accepted)}
+			rows[i] = []string{l.Name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l)}
+			if counted {
+				rows[i] = append(rows[i], fmt.Sprint(l.BytesUp), fmt.Sprint(l.BytesDown), bytesPerJob(l, r.Jobs.Accepted))
+			}
 		}
-		m.table([]string{"link", "configured RTT ms", "measured RTT ms", "deviation", "bytes up", "bytes down", "bytes per job"}, "lrrrrrr", rows)
+		m.table(header, align, rows)
 	}
 	if len(r.Phases) > 0 {
 		m.p("### Phases\n\n")

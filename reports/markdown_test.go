@@ -85,8 +85,17 @@ func TestWriteMarkdown(t *testing.T) {
 }
 
 func TestMarkdownGolden(t *testing.T) {
-	got := renderMarkdown(t, testResult(t))
-	path := filepath.Join("testdata", "report.golden.md")
+	checkGolden(t, renderMarkdown(t, testResult(t)), filepath.Join("testdata", "report.golden.md"))
+}
+
+// A scenario's report: its description, the analysis' estimates beside the measurement,
+// expectations, repetitions, link bytes, phases and the coordinated-omission finding.
+func TestMarkdownScenarioGolden(t *testing.T) {
+	checkGolden(t, renderMarkdown(t, scenarioResult(t)), filepath.Join("testdata", "scenario.golden.md"))
+}
+
+func checkGolden(t *testing.T, got, path string) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)

@@ -88,6 +88,8 @@ type Estimate struct {
 	Agrees   bool    `json:"agrees"`
 	Says     string  `json:"says,omitempty"` // the analysis' reasoning
 	Why      string  `json:"why,omitempty"`  // where and why the measurement differs
+	// Basis is the measured per-call cost behind the figure (RTT + local work).
+	Basis string `json:"basis,omitempty"`
 }
 
 // Environment describes the machine the result was measured on.

@@ -43,7 +43,7 @@ func summaryRow(r *Run) []string {
 	pick, hasPick := r.LatencyMS[PointPickup]
 	e2e, hasE2E := r.LatencyMS[PointEndToEnd]
 	return []string{
-		r.Name,
+		runLabel(r),
 		fmtMS(enqueueRTT(r)) + " / " + measuredRTT(r),
 		fmt.Sprint(r.Config.Batch),
 		fmt.Sprintf("%d / %d", r.Jobs.Completed, r.Jobs.Accepted),
@@ -116,5 +116,13 @@ func warningLine(r *Run) string {
 	if len(w) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s: %s.", r.Name, strings.Join(w, "; "))
+	return fmt.Sprintf("%s: %s.", runLabel(r), strings.Join(w, "; "))
+}
+
+// runLabel is the run's name, with its repetition number when it has one.
+func runLabel(r *Run) string {
+	if r.Repetition > 0 {
+		return fmt.Sprintf("%s #%d", r.Name, r.Repetition)
+	}
+	return r.Name
 }

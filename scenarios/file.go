@@ -638,10 +638,35 @@ func (e *EstimateDef) Estimate(runs []reports.Run) reports.Estimate {
 		return out
 	}
 	out.Measured, out.Found = v, true
+	out.Basis = basis(groupRuns(runs), &e.of)
 	lo, hi := e.Low, e.High
 	if lo == hi {
 		lo, hi = lo*(1-e.Tolerance), hi*(1+e.Tolerance)
 	}
 	out.Agrees = v >= lo && v <= hi
 	return out
+}
+
+// basis explains the per-call cost behind an estimate's runs: the enqueue p50 split into
+// the links' measured RTT and the local work beyond it, which is what estimates of
+// enqueue throughput assume.
+func basis(groups []*group, o *operand) string {
+	var parts []string
+	for ; o != nil; o = o.denom {
+		for _, g := range groups {
+			if !g.matches(o.sel) {
+				continue
+			}
+			r := g.runs[0]
+			enq, ok := r.LatencyMS[reports.PointEnqueue]
+			if !ok || enq.Count == 0 {
+				continue
+			}
+			rtt := r.Model.MeasuredEnqueueRTTMS
+			parts = append(parts, fmt.Sprintf("%s: enqueue p50 %.2f ms per call of %d = %.2f ms measured RTT + %.2f ms local work",
+				g.name, enq.P50, r.Config.Batch, rtt, enq.P50-rtt))
+			break
+		}
+	}
+	return strings.Join(parts, "; ")
 }
