@@ -29,12 +29,15 @@ type metric struct {
 	unit    string // ms, s, jobs/s, B, "" (a count or a fraction)
 	arg     string // what the bare argument names: "point" or "link"; "" takes none
 	counter bool   // repetitions add up rather than take the median
-	doc     string
+	// callCost: the figure follows from what one enqueue call costs (RTT + local work),
+	// so an estimate of it is explained by that cost.
+	callCost bool
+	doc      string
 	get     func(r *reports.Run, arg string) (float64, bool)
 }
 
 var metrics = []metric{
-	{name: "throughput", unit: "jobs/s", doc: "enqueue throughput (accepted jobs per second of the enqueue phase)",
+	{name: "throughput", unit: "jobs/s", callCost: true, doc: "enqueue throughput (accepted jobs per second of the enqueue phase)",
 		get: func(r *reports.Run, _ string) (float64, bool) {
 			return r.Throughput.EnqueueJobsPerS, r.Jobs.Accepted > 0
 		}},
@@ -60,9 +63,9 @@ var metrics = []metric{
 	countMetric("lost", func(j reports.Jobs) int { return j.Lost }),
 	countMetric("duplicated", func(j reports.Jobs) int { return j.Duplicated }),
 	countMetric("errors", func(j reports.Jobs) int { return j.Errors }),
-	{name: "efficiency", doc: "network floor / measured enqueue time (1 = the network is the only cost)",
+	{name: "efficiency", callCost: true, doc: "network floor / measured enqueue time (1 = the network is the only cost)",
 		get: func(r *reports.Run, _ string) (float64, bool) { return r.Model.Efficiency, r.Model.Efficiency > 0 }},
-	{name: "enqueue_duration", unit: "s", doc: "first call to last answer",
+	{name: "enqueue_duration", unit: "s", callCost: true, doc: "first call to last answer",
 		get: func(r *reports.Run, _ string) (float64, bool) { return r.DurationS.Enqueue, r.Jobs.Accepted > 0 }},
 	{name: "total_duration", unit: "s", doc: "first call to last completion",
 		get: func(r *reports.Run, _ string) (float64, bool) { return r.DurationS.Total, r.Jobs.Accepted > 0 }},

@@ -653,6 +653,9 @@ func (e *EstimateDef) Estimate(runs []reports.Run) reports.Estimate {
 func basis(groups []*group, o *operand) string {
 	var parts []string
 	for ; o != nil; o = o.denom {
+		if !o.m.callCost && o.arg != reports.PointEnqueue {
+			continue
+		}
 		for _, g := range groups {
 			if !g.matches(o.sel) {
 				continue
