@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/wfbench
 RUN_ARGS ?= --rtt 100ms --batch 100 --jobs 1000
 
-.PHONY: all setup build run test test-short bench vet fmt clean
+.PHONY: all setup build run test test-short bench scenarios vet fmt clean
 
 all: build
 
@@ -43,6 +43,18 @@ bench: build
 	./$(BIN) run --rtt 100ms --batch 1 --jobs 100 --target faktory -o $(BENCH_OUT)/single-faktory
 	./$(BIN) run --rtt 1ms --batch 1 --jobs 1000 -o $(BENCH_OUT)/single-1ms
 	./$(BIN) run --rtt 0 --batch 1 --jobs 1000 -o $(BENCH_OUT)/single-0ms
+	./$(BIN) scenario run seed -o $(BENCH_OUT)/seed
+	./$(BIN) scenario run stall -o $(BENCH_OUT)/stall
+
+# Every built-in scenario with its quick (CI-sized) override: about 3 minutes here. Each
+# writes its report under reports/quick-<timestamp>/<name>/; the target fails if any
+# expectation fails or any job is lost.
+QUICK_OUT := reports/quick-$(shell date -u +%Y%m%d-%H%M%S)
+scenarios: build
+	@set -e; for s in $$(./$(BIN) scenario list | awk '{print $$1}'); do \
+		echo "== scenario $$s --quick"; \
+		./$(BIN) scenario run $$s --quick --progress none -o $(QUICK_OUT)/$$s; \
+	done
 
 clean:
 	rm -rf bin
