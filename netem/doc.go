@@ -14,4 +14,8 @@
 // cannot express 0.5 ms per direction of a 1 ms RTT).
 //
 // A topology decides which links cross the WAN and so take the run's --rtt.
+//
+// A link counts the bytes crossing it each way (Link.Bytes), and takes timed Conditions
+// (Link.Impose, Link.Lift): extra latency, a bandwidth cap, or a fault (reset, blackhole,
+// down) that a scenario applies for a phase of a run.
 package netem

@@ -129,18 +129,23 @@ func (l *Link) SetRTT(rtt, jitter time.Duration) error {
 	return nil
 }
 
-// applyDelays sets the latency toxics from the spec and the imposed condition. l.mu held.
+// applyDelays sets the latency toxics (delay and rate) from the spec and the imposed
+// condition. l.mu held.
 func (l *Link) applyDelays() {
-	rtt, jitter := l.spec.RTT, l.spec.Jitter
+	rtt, jitter, rate := l.spec.RTT, l.spec.Jitter, int64(0)
 	if l.imposed {
 		rtt += l.cond.Latency
 		if l.cond.Jitter > 0 {
 			jitter = l.cond.Jitter
 		}
+		rate = l.cond.Bandwidth
 	}
 	down := rtt.Microseconds() / 2 * int64(time.Microsecond)
 	l.delays[0].Set(rtt.Truncate(time.Microsecond)-time.Duration(down), jitter/2)
 	l.delays[1].Set(time.Duration(down), jitter/2)
+	for _, d := range l.delays {
+		d.SetRate(rate)
+	}
 }
 
 // Close stops the link and closes the connections crossing it. It is final: a later
@@ -150,4 +155,8 @@ func (l *Link) Close() {
 	defer l.mu.Unlock()
 	l.closed = true
 	l.proxy.Stop() // a no-op if a "down" fault already stopped it
+	// Pipes of connections that died with data in flight wait for this (see Pipe).
+	for _, d := range l.delays {
+		d.release()
+	}
 }

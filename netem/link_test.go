@@ -2,6 +2,7 @@ package netem
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -151,5 +152,53 @@ func TestLinkHalvesAddUp(t *testing.T) {
 	}
 	if err := l.SetRTT(-time.Millisecond, 0); err == nil {
 		t.Error("negative RTT accepted")
+	}
+}
+
+// A link counts exactly the bytes sent across it, each way, over all its connections.
+func TestLinkBytes(t *testing.T) {
+	p := NewProxies()
+	defer p.Close()
+	l, err := p.Open(Spec{Name: "bytes", RTT: time.Millisecond}, echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up, down := l.Bytes(); up != 0 || down != 0 {
+		t.Fatalf("fresh link: Bytes() = %d, %d, want 0, 0", up, down)
+	}
+	var total int64
+	for _, n := range []int{1, 100_000, 7_777} {
+		echoBytes(t, l.Addr(), n)
+		total += int64(n)
+		// The echo is read back: every byte has entered the link both ways.
+		if up, down := l.Bytes(); up != total || down != total {
+			t.Fatalf("after echoing %d bytes in all: Bytes() = %d up, %d down", total, up, down)
+		}
+	}
+}
+
+// echoBytes sends n bytes through an echo link on a new connection and reads them back.
+func echoBytes(t *testing.T, addr string, n int) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := c.Write(data); errc <- err }()
+	got := make([]byte, n)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read echo of %d bytes: %v", n, err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("echo of %d bytes differs", n)
 	}
 }

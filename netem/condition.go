@@ -1,0 +1,231 @@
+package netem
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Faults a Condition can impose.
+const (
+	FaultReset     = "reset"
+	FaultBlackhole = "blackhole"
+	FaultDown      = "down"
+)
+
+// FaultNames lists the accepted Condition.Fault values.
+var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown}
+
+// ErrClosed is returned by Impose and Lift on a closed link.
+var ErrClosed = errors.New("link closed")
+
+// Condition is a temporary change to a link: a scenario imposes it at an offset and lifts
+// it later. What the faults do, as toxiproxy implements them:
+//
+//   - "reset": toxiproxy's reset_peer toxic on both directions. A connection opened while
+//     it is imposed is reset (RST) as soon as either side sends data. A connection already
+//     open is closed when either side sends: toxiproxy can only make new connections
+//     abortive, so these see a plain close (EOF), not an RST. A connection that sends
+//     nothing while it is imposed is untouched and works after Lift.
+//   - "blackhole": toxiproxy's timeout toxic with no timeout, on both directions: data is
+//     swallowed and connections stay open, old and new alike (new ones are accepted), as in
+//     a partition. Unlike a healed partition, the swallowed data is lost rather than
+//     retransmitted, and Lift closes (EOF) every connection that was open during the
+//     blackhole, including those opened during it: parts must reconnect.
+//   - "down": the link stops listening and closes every connection crossing it; dialling
+//     it is refused. Lift listens again on the same Addr() and new connections work.
+//
+// Bandwidth is the capacity of each direction of the link, shared by its connections (a
+// WAN pipe, not toxiproxy's per-connection bandwidth toxic): data is transmitted in turn
+// at that rate, then delayed by the latency. A new rate (or Lift) applies to data in
+// transmission from its next piece, about 10 ms of transmission, on.
+type Condition struct {
+	Latency   time.Duration // added to the link's RTT (half per direction), e.g. 1s
+	Jitter    time.Duration // replaces the link's jitter while imposed, if > 0
+	Bandwidth int64         // bytes per second each direction may carry; 0 = unlimited
+	Fault     string        // "" | "reset" | "blackhole" | "down"
+}
+
+// Validate reports the first field of c that a link cannot apply.
+func (c Condition) Validate() error {
+	switch {
+	case c.Latency < 0:
+		return fmt.Errorf("invalid condition: latency %s is negative (accepted: 0 or more, e.g. 1s)", c.Latency)
+	case c.Jitter < 0:
+		return fmt.Errorf("invalid condition: jitter %s is negative (accepted: 0 or more, e.g. 5ms)", c.Jitter)
+	case c.Bandwidth < 0:
+		return fmt.Errorf("invalid condition: bandwidth %d B/s is negative (accepted: bytes per second, "+
+			"0 for unlimited, e.g. 64000 for 64KB/s)", c.Bandwidth)
+	case c.Fault != "" && !slices.Contains(FaultNames, c.Fault):
+		return fmt.Errorf("invalid condition: unknown fault %q (accepted: %s, or none)", c.Fault, strings.Join(FaultNames, ", "))
+	case c == Condition{}:
+		return errors.New("invalid condition: it changes nothing (set a latency, jitter, bandwidth or fault)")
+	}
+	return nil
+}
+
+// String is a short human form, e.g. "+1s latency, bandwidth 64KB/s".
+func (c Condition) String() string {
+	var parts []string
+	if c.Latency != 0 {
+		parts = append(parts, "+"+c.Latency.String()+" latency")
+	}
+	if c.Jitter != 0 {
+		parts = append(parts, "jitter "+c.Jitter.String())
+	}
+	if c.Bandwidth != 0 {
+		parts = append(parts, "bandwidth "+formatRate(c.Bandwidth))
+	}
+	if c.Fault != "" {
+		parts = append(parts, c.Fault)
+	}
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func formatRate(b int64) string {
+	switch {
+	case b%1_000_000 == 0:
+		return fmt.Sprintf("%dMB/s", b/1_000_000)
+	case b%1000 == 0:
+		return fmt.Sprintf("%dKB/s", b/1000)
+	}
+	return fmt.Sprintf("%dB/s", b)
+}
+
+// Imposed returns the condition imposed on the link, if any.
+func (l *Link) Imposed() (Condition, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cond, l.imposed
+}
+
+// Impose applies c to the live link, replacing any condition imposed before. It is safe
+// to call from any goroutine, e.g. a scenario's phase timer; after Close it returns
+// ErrClosed.
+func (l *Link) Impose(c Condition) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("link %s: impose: %w", l.spec.Name, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.apply(c, true); err != nil {
+		return fmt.Errorf("link %s: impose %s: %w", l.spec.Name, c, err)
+	}
+	return nil
+}
+
+// Lift removes the imposed condition: the link's own RTT and jitter again, no condition
+// toxic, and listening (same Addr()) if it was down. Lifting nothing is a no-op; after
+// Close it returns ErrClosed.
+func (l *Link) Lift() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.imposed && !l.closed {
+		return nil
+	}
+	if err := l.apply(Condition{}, false); err != nil {
+		return fmt.Errorf("link %s: lift %s: %w", l.spec.Name, l.cond, err)
+	}
+	return nil
+}
+
+// apply moves the link from its current condition to c, changing only what differs so
+// that replacing a condition does not disturb what both share. l.mu held.
+//
+// The listener goes down before the toxics change and comes up after, so no connection
+// is accepted with the wrong toxics. If it cannot come up, the link stays down with its
+// previous condition reported, and Lift (or Impose) can be retried: l.toxics is what is
+// actually in the chain.
+func (l *Link) apply(c Condition, imposed bool) error {
+	if l.closed {
+		return ErrClosed
+	}
+	if c.Fault == FaultDown && !l.down {
+		l.proxy.Stop()
+		l.down = true
+	}
+	want := conditionToxics(c)
+	for _, name := range slices.Sorted(maps.Keys(l.toxics)) {
+		if body, ok := want[name]; ok && body == l.toxics[name] {
+			continue
+		}
+		if err := l.proxy.Toxics.RemoveToxic(context.Background(), name); err != nil {
+			return fmt.Errorf("remove toxic %s: %w", name, err)
+		}
+		delete(l.toxics, name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if _, ok := l.toxics[name]; ok {
+			continue
+		}
+		if _, err := l.proxy.Toxics.AddToxicJson(strings.NewReader(want[name])); err != nil {
+			return fmt.Errorf("add toxic %s: %w", name, err)
+		}
+		if l.toxics == nil {
+			l.toxics = map[string]string{}
+		}
+		l.toxics[name] = want[name]
+	}
+	if l.down && c.Fault != FaultDown {
+		if err := l.relisten(); err != nil {
+			return err
+		}
+		l.down = false
+	}
+	l.cond, l.imposed = c, imposed
+	l.applyDelays()
+	return nil
+}
+
+// conditionToxics returns the toxiproxy toxics c's fault needs, by name, as AddToxicJson
+// bodies. (Latency, jitter and bandwidth are settings of the link's LatencyToxic.)
+func conditionToxics(c Condition) map[string]string {
+	toxics := map[string]string{}
+	add := func(kind, typ string, attrs map[string]any) {
+		for _, dir := range []string{"upstream", "downstream"} {
+			name := "cond_" + kind + "_" + dir
+			body, _ := json.Marshal(map[string]any{
+				"name": name, "type": typ, "stream": dir, "toxicity": 1.0, "attributes": attrs,
+			})
+			toxics[name] = string(body)
+		}
+	}
+	switch c.Fault {
+	case FaultReset:
+		add("reset", "reset_peer", map[string]any{"timeout": 0})
+	case FaultBlackhole:
+		add("blackhole", "timeout", map[string]any{"timeout": 0})
+	}
+	return toxics
+}
+
+// relistenFor bounds how long Lift retries listening on the link's address after a
+// "down": the port can be briefly taken (e.g. by an outgoing connection's ephemeral port).
+var relistenFor = time.Second
+
+// relisten starts the stopped proxy on its old address. The proxy keeps its toxic
+// collection across Stop and Start, so the latency toxics (and their byte counts) carry
+// over to the new connections. l.mu held.
+func (l *Link) relisten() error {
+	deadline := time.Now().Add(relistenFor)
+	wait := 5 * time.Millisecond
+	for {
+		err := l.proxy.Start()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("listen again on %s (tried for %s; is another socket using the port?): %w", l.addr, relistenFor, err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
