@@ -33,7 +33,7 @@ type metric struct {
 	// so an estimate of it is explained by that cost.
 	callCost bool
 	doc      string
-	get     func(r *reports.Run, arg string) (float64, bool)
+	get      func(r *reports.Run, arg string) (float64, bool)
 }
 
 var metrics = []metric{
@@ -133,6 +133,8 @@ type Expectation struct {
 
 var ops = []string{"<=", ">=", "==", "!=", "<", ">"}
 
+var errRatioRelative = errors.New("a ratio compares against a plain number, not Nx another metric, e.g. throughput(rtt=1ms) / throughput(rtt=100ms) >= 10")
+
 // ParseExpectation parses one expectation; errors give the accepted form.
 func ParseExpectation(text string) (*Expectation, error) {
 	p := &parser{toks: tokenize(text)}
@@ -152,6 +154,9 @@ func ParseExpectation(text string) (*Expectation, error) {
 	}
 	num, unit := splitNumber(tok)
 	if num != "" && (unit == "x" || unit == "" && isTimes(p.peek())) {
+		if e.left.denom != nil {
+			return nil, errRatioRelative
+		}
 		if unit == "" {
 			p.next()
 		}
@@ -162,6 +167,9 @@ func ParseExpectation(text string) (*Expectation, error) {
 		r, err := p.operand()
 		if err != nil {
 			return nil, err
+		}
+		if r.denom != nil {
+			return nil, errRatioRelative // Check would compare against its numerator alone
 		}
 		if r.m.unit != e.left.m.unit && r.denom == nil && e.left.denom == nil {
 			return nil, fmt.Errorf("%s (%s) and %s (%s) are not in the same unit", e.left.m.name, unitName(e.left.m.unit), r.m.name, unitName(r.m.unit))
@@ -543,7 +551,7 @@ func (e *Expectation) Check(runs []reports.Run) reports.Expectation {
 			return fail(err)
 		}
 		if e.right != nil {
-			return fail(errors.New("a ratio compares against a plain value, e.g. throughput(rtt=1ms) / throughput(rtt=100ms) >= 10"))
+			return fail(errRatioRelative)
 		}
 		pass := compare(v, e.op, e.value)
 		out.Checks = []reports.Check{{Run: name, Value: v, Unit: "x", Pass: pass}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ type Scenario struct {
 	Count       int    // repetitions of each run (1 unless the file says)
 
 	base         map[string]valueAt
+	baseLine     int
 	matrix       []axis
 	runs         []runDef
 	phases       []phaseDef
@@ -107,7 +109,7 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) { // EOF: empty, below
 		line := 0
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
@@ -134,6 +136,11 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 	}
 	if n := fields["base"]; n != nil {
 		sc.base = settingsMap(n, "base", at)
+		for _, k := range orderedKeys(top) {
+			if k.Value == "base" {
+				sc.baseLine = k.Line // the base: key
+			}
+		}
 	}
 	if n := fields["matrix"]; n != nil {
 		sc.matrix = matrixOf(n, at)
@@ -341,8 +348,14 @@ func runsOf(n *yaml.Node, at reporter) []runDef {
 			at(item.Line, "runs: each run is a mapping of settings (and an optional name)")
 			continue
 		}
+		seen := map[string]bool{}
 		for i, k := range orderedKeys(item) {
 			v := item.Content[2*i+1]
+			if (k.Value == "name" || k.Value == "phases") && seen[k.Value] {
+				at(k.Line, "key %q given twice in this run", k.Value)
+				continue
+			}
+			seen[k.Value] = true
 			switch k.Value {
 			case "name":
 				rd.name = scalar(v, "name", at)
@@ -535,6 +548,9 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 	for _, c := range combos {
 		cfg := Default()
 		line := c.line
+		if line == 0 {
+			line = sc.baseLine // no matrix value or run to point at: the base
+		}
 		var quickBase map[string]valueAt
 		if quick && sc.quick != nil {
 			quickBase = sc.quick.base // last: it overrides the runs' own settings too
@@ -553,7 +569,7 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 				}
 			}
 		}
-		if _, set := merge(sc.base, c.set)["concurrency"]; !set && cfg.Rate > 0 {
+		if _, set := merge(merge(sc.base, c.set), quickBase)["concurrency"]; !set && cfg.Rate > 0 {
 			cfg.Concurrency = OpenLoopInFlight
 		}
 		for _, p := range append(slices.Clone(sc.phases), c.phases...) {

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,7 +70,10 @@ var settings = []setting{
 		},
 		get: func(c RunConfig) string { return strconv.FormatBool(c.Burst) }},
 	durSetting("drain_timeout", func(c *RunConfig) *time.Duration { return &c.DrainWait }),
-	strSetting("faktory_url", "a Faktory URL, e.g. tcp://host:7419", func(c *RunConfig) *string { return &c.FaktoryURL }),
+	{key: "faktory_url", accept: "a Faktory URL, e.g. tcp://host:7419",
+		set: func(c *RunConfig, v string) error { c.FaktoryURL = v; return nil },
+		// Without its password: the value names runs and is recorded in their params.
+		get: func(c RunConfig) string { return redactURL(c.FaktoryURL) }},
 	intSetting("pool_size", func(c *RunConfig) *int { return &c.PoolSize }),
 	intSetting("max_batch", func(c *RunConfig) *int { return &c.MaxBatch }),
 	enumSetting("enqueue_mode", system.EnqueueModes, func(c *RunConfig) *string { return &c.EnqueueMode }),
@@ -77,7 +81,24 @@ var settings = []setting{
 	enumSetting("poll", system.PollStrategies, func(c *RunConfig) *string { return &c.Poll }),
 	intSetting("worker_concurrency", func(c *RunConfig) *int { return &c.WorkerConcurrency }),
 	durSetting("poll_interval", func(c *RunConfig) *time.Duration { return &c.PollInterval }),
-	strSetting("work", "DURATION[:sleep|:spin], e.g. 2ms or 500us:spin", func(c *RunConfig) *string { return &c.Work }),
+	{key: "work", accept: "DURATION[:sleep|:spin], e.g. 2ms or 500us:spin",
+		set: func(c *RunConfig, v string) error {
+			if _, err := system.ParseWork(v); err != nil {
+				return fmt.Errorf("not a duration[:mode]")
+			}
+			c.Work = v
+			return nil
+		},
+		get: func(c RunConfig) string { // "2000us:sleep" → "2ms", as results record it
+			w, err := system.ParseWork(c.Work)
+			if err != nil {
+				return c.Work
+			}
+			if w.Spin {
+				return fmtDur(w.D) + ":spin"
+			}
+			return fmtDur(w.D)
+		}},
 	enumSetting("compression", Compressions, func(c *RunConfig) *string { return &c.Compression }),
 	enumSetting("netem", []string{"toxiproxy"}, func(c *RunConfig) *string { return &c.Netem }),
 }
@@ -140,7 +161,7 @@ func configFromResult(rc reports.Config) RunConfig {
 	c := Default()
 	c.RTT, c.Jitter, c.Topology, c.Target = d(rc.RTTMS), d(rc.JitterMS), rc.Topology, rc.Target
 	c.Batch, c.Jobs, c.Concurrency, c.Rate = rc.Batch, rc.Jobs, rc.Concurrency, rc.RatePerS
-	c.Duration = time.Duration(rc.DurationS * float64(time.Second))
+	c.Duration = time.Duration(math.Round(rc.DurationS * float64(time.Second))) // 1.001s, not 1.000999999s
 	c.Poll, c.WorkerConcurrency, c.EnqueueMode, c.Netem = rc.Poll, rc.WorkerConcurrency, rc.EnqueueMode, rc.Netem
 	c.PoolSize, c.Burst, c.FaktoryURL = rc.PoolSize, rc.Burst, rc.FaktoryURL
 	if rc.Compression != "" {
@@ -192,11 +213,5 @@ func enumSetting(key string, values []string, field func(*RunConfig) *string) se
 			*field(c) = v
 			return nil
 		},
-		get: func(c RunConfig) string { return *field(&c) }}
-}
-
-func strSetting(key, accept string, field func(*RunConfig) *string) setting {
-	return setting{key: key, accept: accept,
-		set: func(c *RunConfig, v string) error { *field(c) = v; return nil },
 		get: func(c RunConfig) string { return *field(&c) }}
 }
