@@ -153,7 +153,9 @@ func ParseExpectation(text string) (*Expectation, error) {
 		return nil, fmt.Errorf("expected a value after %s", e.op)
 	}
 	num, unit := splitNumber(tok)
-	if num != "" && (unit == "x" || unit == "" && isTimes(p.peek())) {
+	if num != "" && e.left.denom != nil && unit == "x" && (p.peek() == "" || p.peek() == "where") {
+		tok = num // a ratio against "10x": the plain number
+	} else if num != "" && (unit == "x" || unit == "" && isTimes(p.peek())) {
 		if e.left.denom != nil {
 			return nil, errRatioRelative
 		}

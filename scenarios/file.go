@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,12 +111,13 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) { // EOF: empty, below
-		line := 0
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			line = 0
+		// The parser says "yaml: line N: ..."; the line goes where every other error has it.
+		msg, line := err.Error(), 0
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = strings.Replace(msg, m[0], "", 1)
 		}
-		return nil, &FileError{File: source, Line: line, Err: fmt.Errorf("not valid YAML: %v", err)}
+		return nil, &FileError{File: source, Line: line, Err: fmt.Errorf("not valid YAML: %s", strings.TrimPrefix(msg, "yaml: "))}
 	}
 	if len(doc.Content) == 0 {
 		return nil, &FileError{File: source, Err: errors.New("empty file; a scenario needs at least a name and a base or runs (see 'wfbench scenario show seed')")}
@@ -211,7 +213,7 @@ func mapping(n *yaml.Node, what string, allowed []string, at reporter) map[strin
 		k, v := n.Content[i], n.Content[i+1]
 		switch {
 		case !slices.Contains(allowed, k.Value):
-			at(k.Line, "unknown key %q in %s; valid keys: %s", k.Value, what, strings.Join(allowed, ", "))
+			at(k.Line, "%s", unknown("key", k.Value, allowed)+" (in "+what+")")
 		case out[k.Value] != nil:
 			at(k.Line, "key %q given twice in %s", k.Value, what)
 		default:
@@ -262,7 +264,7 @@ const MaxCount = 100
 func settingValues(key *yaml.Node, n *yaml.Node, at reporter) (valueAt, bool) {
 	s, ok := lookupSetting(key.Value)
 	if !ok {
-		at(key.Line, "unknown setting %q; valid settings: %s", key.Value, strings.Join(SettingKeys(), ", "))
+		at(key.Line, "%s", unknown("setting", key.Value, SettingKeys()))
 		return valueAt{}, false
 	}
 	v := valueAt{line: n.Line}
@@ -314,7 +316,7 @@ func matrixOf(n *yaml.Node, at reporter) []axis {
 	for i, k := range orderedKeys(n) {
 		v := n.Content[2*i+1]
 		if _, ok := lookupSetting(k.Value); !ok {
-			at(k.Line, "unknown setting %q in matrix; valid settings: %s", k.Value, strings.Join(SettingKeys(), ", "))
+			at(k.Line, "%s", unknown("setting", k.Value, SettingKeys())+" (in matrix)")
 			continue
 		}
 		if slices.ContainsFunc(out, func(a axis) bool { return a.key == k.Value }) {
@@ -366,6 +368,10 @@ func runsOf(n *yaml.Node, at reporter) []runDef {
 			}
 			if _, dup := rd.settings[k.Value]; dup {
 				at(k.Line, "setting %q given twice in this run", k.Value)
+				continue
+			}
+			if _, known := lookupSetting(k.Value); !known {
+				at(k.Line, "%s", unknown("key", k.Value, append([]string{"name", "phases"}, SettingKeys()...))+" (in a run)")
 				continue
 			}
 			if val, ok := settingValues(k, v, at); ok {
@@ -597,7 +603,7 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 		}
 		names[cfg.Name] = line
 		if err := cfg.Validate(); err != nil {
-			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("run %q%s: %w", cfg.Name, quickWord(quick), err)})
+			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("run %q%s: %s", cfg.Name, quickWord(quick), fileWords(err))})
 			continue
 		}
 		out = append(out, PlannedRun{Config: cfg, Params: params})
@@ -606,6 +612,29 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 		errs = append(errs, &FileError{File: sc.Source, Err: errors.New("no runs: give base, matrix or runs")})
 	}
 	return out, errors.Join(errs...)
+}
+
+var (
+	yamlLine = regexp.MustCompile(`line (\d+): `)
+	flagName = regexp.MustCompile(`--([a-z][a-z-]*)`)
+)
+
+// fileWords rewrites a configuration error's flag names (--pool-size) into the file's
+// setting keys (pool_size).
+func fileWords(err error) string {
+	return flagName.ReplaceAllStringFunc(err.Error(), func(f string) string {
+		k := strings.ReplaceAll(strings.TrimPrefix(f, "--"), "-", "_")
+		switch k {
+		case "enqueue":
+			return "enqueue_mode"
+		case "drain_timeout", "faktory_url":
+			return k
+		}
+		if _, ok := lookupSetting(k); ok {
+			return k
+		}
+		return f
+	})
 }
 
 // Repetitions is how many times each run is measured: --count, else the file's (its
@@ -688,4 +717,41 @@ func basis(groups []*group, o *operand) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// unknown describes an unknown key with the valid ones, and the likely one when the key
+// is a misspelling of it.
+func unknown(kind, key string, valid []string) string {
+	msg := fmt.Sprintf("unknown %s %q", kind, key)
+	best, bestD := "", 3
+	for _, v := range valid {
+		if d := editDistance(key, v); d < bestD {
+			best, bestD = v, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return msg + fmt.Sprintf("; valid %ss: %s", kind, strings.Join(valid, ", "))
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
