@@ -154,8 +154,9 @@ func ParseExpectation(text string) (*Expectation, error) {
 	}
 	num, unit := splitNumber(tok)
 	if num != "" && e.left.denom != nil && unit == "x" && (p.peek() == "" || p.peek() == "where") {
-		tok = num // a ratio against "10x": the plain number
-	} else if num != "" && (unit == "x" || unit == "" && isTimes(p.peek())) {
+		tok, unit = num, "" // a ratio against "10x": the plain number
+	}
+	if num != "" && (unit == "x" || unit == "" && isTimes(p.peek())) {
 		if e.left.denom != nil {
 			return nil, errRatioRelative
 		}
