@@ -26,6 +26,7 @@ type Scenario struct {
 
 	base         map[string]valueAt
 	baseLine     int
+	overrides    map[string]valueAt // --set, over everything else
 	matrix       []axis
 	runs         []runDef
 	phases       []phaseDef
@@ -514,6 +515,16 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 			}
 		}
 	}
+	// An override of a swept setting leaves one value on that axis, not several runs
+	// that all have the same value.
+	var swept []axis
+	for _, a := range matrix {
+		if v, ok := sc.overrides[a.key]; ok {
+			a.values = []valueAt{{values: v.values, line: a.line}}
+		}
+		swept = append(swept, a)
+	}
+	matrix = swept
 	type combo struct {
 		set    map[string]valueAt
 		order  []string // matrix keys, then the explicit run's own
@@ -561,7 +572,7 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 		if quick && sc.quick != nil {
 			quickBase = sc.quick.base // last: it overrides the runs' own settings too
 		}
-		for layer, src := range []map[string]valueAt{sc.base, c.set, quickBase} {
+		for layer, src := range []map[string]valueAt{sc.base, c.set, quickBase, sc.overrides} {
 			for _, s := range settings { // settings order: deterministic
 				v, ok := src[s.key]
 				if !ok {
@@ -575,7 +586,7 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 				}
 			}
 		}
-		if _, set := merge(merge(sc.base, c.set), quickBase)["concurrency"]; !set && cfg.Rate > 0 {
+		if _, set := merge(merge(merge(sc.base, c.set), quickBase), sc.overrides)["concurrency"]; !set && cfg.Rate > 0 {
 			cfg.Concurrency = OpenLoopInFlight
 		}
 		for _, p := range append(slices.Clone(sc.phases), c.phases...) {
@@ -754,4 +765,32 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// Override sets a run setting in every run, over the file's own values (the CLI's
+// --set KEY=VALUE), e.g. to point a scenario at an external Faktory. A link override
+// replaces the runs' links; give --set link=... once per link.
+func (sc *Scenario) Override(kv string) error {
+	key, value, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("--set %q: accepted form is KEY=VALUE, e.g. rtt=20ms; keys: %s", kv, strings.Join(SettingKeys(), ", "))
+	}
+	s, known := lookupSetting(key)
+	if !known {
+		return fmt.Errorf("--set %s", unknown("setting", key, SettingKeys()))
+	}
+	if _, err := canonical(key, value); err != nil {
+		return fmt.Errorf("--set %w", err)
+	}
+	if sc.overrides == nil {
+		sc.overrides = map[string]valueAt{}
+	}
+	v := sc.overrides[key]
+	if s.key == "link" {
+		v.values = append(v.values, value)
+	} else {
+		v.values = []string{value}
+	}
+	sc.overrides[key] = v
+	return nil
 }

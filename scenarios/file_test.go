@@ -901,3 +901,35 @@ runs:
 		}
 	}
 }
+
+// --set overrides every run's setting; on a swept setting it leaves one value on the axis.
+func TestPlanOverride(t *testing.T) {
+	sc, err := ParseScenario("o.yaml", []byte("name: o\nbase:\n  jobs: 100\nmatrix:\n  rtt: [1ms, 100ms]\n  batch: [1, 100]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range []string{"rtt=20ms", "jobs=7", "link=api-faktory=5ms", "link=worker-faktory=3ms"} {
+		if err := sc.Override(kv); err != nil {
+			t.Fatalf("Override(%s): %v", kv, err)
+		}
+	}
+	plan, err := sc.Plan(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range plan {
+		names = append(names, p.Config.Name)
+		if p.Config.RTT != 20*time.Millisecond || p.Config.Jobs != 7 || len(p.Config.Links) != 2 || p.Params["rtt"] != "20ms" {
+			t.Errorf("%s: rtt %s jobs %d links %v params %v", p.Config.Name, p.Config.RTT, p.Config.Jobs, p.Config.Links, p.Params)
+		}
+	}
+	if want := []string{"rtt=20ms batch=1", "rtt=20ms batch=100"}; !slices.Equal(names, want) {
+		t.Errorf("runs %v, want %v", names, want)
+	}
+	for _, bad := range []string{"rtt", "=5ms", "rttt=5ms", "rtt=abc"} {
+		if err := sc.Override(bad); err == nil {
+			t.Errorf("Override(%q) accepted", bad)
+		}
+	}
+}

@@ -151,6 +151,7 @@ func (f *reportFlags) options(cmd *cobra.Command) (scenarios.Options, *progressV
 func newScenarioRunCmd() *cobra.Command {
 	var rf reportFlags
 	var quick bool
+	var sets []string
 	cmd := &cobra.Command{
 		Use:   "run NAME|FILE",
 		Short: "Measure every run of a scenario and check its expectations",
@@ -167,7 +168,10 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
   wfbench scenario run seed --quick
 
   # your own file, each run 5 times
-  wfbench scenario run ./my-check.yaml --count 5`,
+  wfbench scenario run ./my-check.yaml --count 5
+
+  # a built-in against a running Faktory, every run's RTT changed
+  wfbench scenario run polling --quick --set faktory_url=tcp://127.0.0.1:7419 --set rtt=20ms`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := rf.validate(); err != nil {
@@ -176,6 +180,14 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
 			sc, err := scenarios.Load(args[0])
 			if err != nil {
 				return usageErr(err)
+			}
+			for _, kv := range sets {
+				if err := sc.Override(kv); err != nil {
+					return usageErr(err)
+				}
+			}
+			if _, err := sc.Plan(quick); err != nil {
+				return usageErr(fmt.Errorf("%w\n(with --set %s)", err, strings.Join(sets, " --set ")))
 			}
 			opts, view := rf.options(cmd)
 			res := newResult()
@@ -195,6 +207,7 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
 	}
 	rf.add(cmd)
 	cmd.Flags().BoolVar(&quick, "quick", false, "use the scenario's quick override (CI-sized)")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "set a run setting in every run, over the file: KEY=VALUE, e.g. rtt=20ms (repeatable)")
 	return cmd
 }
 

@@ -84,7 +84,7 @@ expect:
   - p50(enqueue) < 1us
 `)
 	dir := t.TempDir()
-	code, out, msg := wfbench(t, "scenario", "run", p, "-o", dir, "--progress", "lines")
+	code, out, msg := wfbench(t, "scenario", "run", p, "-o", dir, "--progress", "lines", "--set", "jobs=10")
 	if code != exitCheckFailed || !strings.Contains(msg, "1 of 2 expectations failed") {
 		t.Fatalf("exit %d (%s), want 1 with one failed expectation\n%s", code, msg, out)
 	}
@@ -102,6 +102,18 @@ expect:
 	}
 	if res.Runs[1].Params["batch"] != "10" {
 		t.Errorf("run params %v", res.Runs[1].Params)
+	}
+	for _, r := range res.Runs {
+		if r.Jobs.Requested != 10 {
+			t.Errorf("run %s requested %d jobs, want the --set 10", r.Name, r.Jobs.Requested)
+		}
+	}
+	// --set on a swept setting leaves one run per remaining combination; bad ones are
+	// usage errors naming the setting.
+	for _, c := range []struct{ set, want string }{{"bacth=1", `did you mean "batch"`}, {"batch", "KEY=VALUE"}, {"batch=x", "not an integer"}, {"batch=5000", "from 1 to 1000"}} {
+		if code, _, msg := wfbench(t, "scenario", "run", p, "--set", c.set); code != exitUsage || !strings.Contains(msg, c.want) {
+			t.Errorf("--set %s: exit %d %q, want 2 with %q", c.set, code, msg, c.want)
+		}
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	if !strings.Contains(string(md), "## Expectations: 1 of 2 hold") || !strings.Contains(string(md), "| FAIL | `p50(enqueue) < 1us` |") {
