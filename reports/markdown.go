@@ -15,7 +15,9 @@ import (
 // job accounting, percentiles, model vs measured, notes) and findings in plain words.
 // Every sentence is generated from the result's numbers, so the report can be diffed
 // between runs and trusted as much as result.json.
-func WriteMarkdown(w io.Writer, res *Result) error {
+//
+// plots, when given, are referenced as PNG files beside report.md (NAME.png).
+func WriteMarkdown(w io.Writer, res *Result, plots ...*Plot) error {
 	if res == nil {
 		return errors.New("write markdown: nil result")
 	}
@@ -25,6 +27,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	m := &mdWriter{w: bw}
 	m.header(res)
 	m.summary(res)
+	m.plots(plots)
 	m.scenario(res)
 	for i := range res.Runs {
 		m.run(&res.Runs[i])
@@ -131,6 +134,16 @@ func (m *mdWriter) summary(res *Result) {
 	}
 	if warned {
 		m.p("\n")
+	}
+}
+
+func (m *mdWriter) plots(plots []*Plot) {
+	if len(plots) == 0 {
+		return
+	}
+	m.p("## Plots\n\n")
+	for _, p := range plots {
+		m.p("![%s](%s.png)\n\n", p.Title, p.Name)
 	}
 }
 

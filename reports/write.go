@@ -11,8 +11,10 @@ import (
 	"strings"
 )
 
-// WriteAll writes a result's files into dir: result.json, report.md and one .hgrm per
-// run per histogram (<runslug>.<point>.hgrm, values in ms). It returns the paths
+// Formats a result's reports can be written in (besides result.json itself).
+var Formats = []string{"md", "html", "hgrm", "png", "svg"}
+
+// WriteAll writes result.json and every report format into dir. It returns the paths
 // written, including those written before an error.
 func WriteAll(dir string, res *Result) ([]string, error) {
 	if res == nil {
@@ -21,45 +23,102 @@ func WriteAll(dir string, res *Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create result directory: %w", err)
 	}
-	var written []string
-
 	jsonPath := filepath.Join(dir, "result.json")
 	if err := WriteJSON(jsonPath, res); err != nil {
-		return written, fmt.Errorf("write result.json: %w", err)
+		return nil, fmt.Errorf("write result.json: %w", err)
 	}
-	written = append(written, jsonPath)
+	written, err := WriteReports(dir, res, Formats)
+	return append([]string{jsonPath}, written...), err
+}
 
-	// Rendered to memory first so a failed render leaves no half-written report.
-	var md bytes.Buffer
-	if err := WriteMarkdown(&md, res); err != nil {
-		return written, fmt.Errorf("write report.md: %w", err)
+// WriteReports writes the given formats of a result's reports into dir: report.md
+// (plots referenced as PNG files beside it), report.html (self-contained), one .hgrm per
+// run per histogram (<runslug>.<point>.hgrm, values in ms), and the plots as PNG and SVG
+// files. Each file is rendered in memory first, so a failed render leaves no half-written
+// file.
+func WriteReports(dir string, res *Result, formats []string) ([]string, error) {
+	if res == nil {
+		return nil, errors.New("write reports: nil result")
 	}
-	mdPath := filepath.Join(dir, "report.md")
-	if err := os.WriteFile(mdPath, md.Bytes(), 0o644); err != nil {
-		return written, fmt.Errorf("write report.md: %w", err)
+	for _, f := range formats {
+		if !slices.Contains(Formats, f) {
+			return nil, fmt.Errorf("report format %q: accepted are %s", f, strings.Join(Formats, ", "))
+		}
 	}
-	written = append(written, mdPath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create report directory: %w", err)
+	}
+	var written []string
+	write := func(name string, data []byte) error {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		written = append(written, p)
+		return nil
+	}
+	want := func(f string) bool { return slices.Contains(formats, f) }
 
-	slugs := RunSlugs(res.Runs)
-	for i := range res.Runs {
-		r := &res.Runs[i]
-		for _, pt := range histogramPoints(r.Histograms) {
-			h, err := r.Histogram(pt)
-			if err != nil {
-				return written, fmt.Errorf("write hgrm: %w", err)
-			}
-			if h == nil {
+	var plots []*Plot
+	if want("md") || want("html") || want("png") || want("svg") {
+		var err error
+		if plots, err = Plots(res); err != nil {
+			return written, err
+		}
+	}
+	for _, p := range plots {
+		for _, f := range []string{"png", "svg"} {
+			// report.md shows the PNGs: write them with it.
+			if !want(f) && !(f == "png" && want("md")) {
 				continue
 			}
-			var b bytes.Buffer
-			if err := WriteHgrm(&b, h, 1000); err != nil {
-				return written, fmt.Errorf("run %q, %s: %w", r.Name, pt, err)
+			data, err := p.Render(f)
+			if err != nil {
+				return written, err
 			}
-			p := filepath.Join(dir, slugs[i]+"."+slug(pt)+".hgrm")
-			if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-				return written, fmt.Errorf("write hgrm for run %q, %s: %w", r.Name, pt, err)
+			if err := write(p.Name+"."+f, data); err != nil {
+				return written, err
 			}
-			written = append(written, p)
+		}
+	}
+	if want("md") {
+		var md bytes.Buffer
+		if err := WriteMarkdown(&md, res, plots...); err != nil {
+			return written, fmt.Errorf("write report.md: %w", err)
+		}
+		if err := write("report.md", md.Bytes()); err != nil {
+			return written, err
+		}
+	}
+	if want("html") {
+		var page bytes.Buffer
+		if err := WriteHTML(&page, res, plots); err != nil {
+			return written, fmt.Errorf("write report.html: %w", err)
+		}
+		if err := write("report.html", page.Bytes()); err != nil {
+			return written, err
+		}
+	}
+	if want("hgrm") {
+		slugs := RunSlugs(res.Runs)
+		for i := range res.Runs {
+			r := &res.Runs[i]
+			for _, pt := range histogramPoints(r.Histograms) {
+				h, err := r.Histogram(pt)
+				if err != nil {
+					return written, fmt.Errorf("write hgrm: %w", err)
+				}
+				if h == nil {
+					continue
+				}
+				var b bytes.Buffer
+				if err := WriteHgrm(&b, h, 1000); err != nil {
+					return written, fmt.Errorf("run %q, %s: %w", r.Name, pt, err)
+				}
+				if err := write(slugs[i]+"."+slug(pt)+".hgrm", b.Bytes()); err != nil {
+					return written, err
+				}
+			}
 		}
 	}
 	return written, nil

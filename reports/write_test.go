@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,10 @@ func TestWriteAll(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := []string{"result.json", "report.md"}
+	want := []string{"result.json", "report.md", "report.html"}
+	for _, p := range []string{"percentiles-enqueue", "percentiles-pickup", "percentiles-end-to-end", "throughput"} {
+		want = append(want, p+".png", p+".svg")
+	}
 	for _, r := range res.Runs {
 		s := slug(r.Name)
 		for pt := range r.Histograms {
@@ -123,5 +127,33 @@ func TestRunSlugs(t *testing.T) {
 	}
 	if n0 != 1 || n1 != 1 {
 		t.Errorf("colliding runs: %v", paths)
+	}
+}
+
+// Each format alone writes only its own files (md brings the PNGs it shows); an unknown
+// format is an error naming the accepted ones.
+func TestWriteReportsFormats(t *testing.T) {
+	res := testResult(t)
+	for format, want := range map[string][]string{
+		"html": {"report.html"},
+		"svg":  {"percentiles-end-to-end.svg", "percentiles-enqueue.svg", "percentiles-pickup.svg", "throughput.svg"},
+		"md":   {"percentiles-end-to-end.png", "percentiles-enqueue.png", "percentiles-pickup.png", "report.md", "throughput.png"},
+	} {
+		dir := t.TempDir()
+		paths, err := WriteReports(dir, res, []string{format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range paths {
+			got = append(got, filepath.Base(p))
+		}
+		sort.Strings(got)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: wrote %v, want %v", format, got, want)
+		}
+	}
+	if _, err := WriteReports(t.TempDir(), res, []string{"pdf"}); err == nil || !strings.Contains(err.Error(), "md, html") {
+		t.Errorf("format pdf: %v", err)
 	}
 }

@@ -1,0 +1,44 @@
+package reports
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// report.html is one file that works offline: no script, stylesheet, font or image
+// fetched from anywhere; the plots are inline SVG that scales to the page; it says what
+// report.md says.
+func TestHTMLSelfContained(t *testing.T) {
+	res := scenarioResult(t)
+	plots, err := Plots(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, res, plots); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	// (xmlns="http://www.w3.org/2000/svg" names a namespace; nothing fetches it.)
+	for _, banned := range []string{"<script", "<link", "<img", "@import", "url(", "src=", `href="http`, `href="//`} {
+		if strings.Contains(page, banned) {
+			t.Errorf("report.html contains %q: it must need nothing from outside", banned)
+		}
+	}
+	if n := strings.Count(page, "<svg"); n != len(plots) {
+		t.Errorf("%d inline SVGs, want %d plots", n, len(plots))
+	}
+	if regexp.MustCompile(`<svg[^>]*>`).FindAllString(page, -1)[0] == "" || !strings.Contains(page, `viewBox="0 0 `) {
+		t.Errorf("inline SVGs need a viewBox to scale")
+	}
+	if strings.Contains(page, "<?xml") {
+		t.Errorf("an XML declaration inside HTML")
+	}
+	for _, want := range []string{`<meta name="viewport"`, "<table>", "Expectations: 1 of 3 hold", "The analysis' estimates", "coordinated omission", "scenario seed"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}
