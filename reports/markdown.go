@@ -45,27 +45,34 @@ func (m *mdWriter) p(format string, args ...any) { fmt.Fprintf(m.w, format, args
 
 // table writes a GitHub pipe table; align holds one of "l", "r" per column.
 func (m *mdWriter) table(header []string, align string, rows [][]string) {
-	m.p("|")
+	m.p("%s", mdTable(header, align, rows))
+}
+
+// mdTable formats a GitHub pipe table, followed by a blank line.
+func mdTable(header []string, align string, rows [][]string) string {
+	var b strings.Builder
+	b.WriteString("|")
 	for _, h := range header {
-		m.p(" %s |", mdCell(h))
+		fmt.Fprintf(&b, " %s |", mdCell(h))
 	}
-	m.p("\n|")
+	b.WriteString("\n|")
 	for i := range header {
 		if i < len(align) && align[i] == 'r' {
-			m.p("---:|")
+			b.WriteString("---:|")
 		} else {
-			m.p("---|")
+			b.WriteString("---|")
 		}
 	}
-	m.p("\n")
+	b.WriteString("\n")
 	for _, row := range rows {
-		m.p("|")
+		b.WriteString("|")
 		for _, c := range row {
-			m.p(" %s |", mdCell(c))
+			fmt.Fprintf(&b, " %s |", mdCell(c))
 		}
-		m.p("\n")
+		b.WriteString("\n")
 	}
-	m.p("\n")
+	b.WriteString("\n")
+	return b.String()
 }
 
 func (m *mdWriter) header(res *Result) {

@@ -1,0 +1,214 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// rttRun is a run at rtt ms: enqueue latency ~rtt, throughput 1000/rtt; jitter (0..1)
+// shifts it a little, as repetitions differ.
+func rttRun(t *testing.T, name string, rtt, jitter float64, rep int) Run {
+	t.Helper()
+	lo := int64((rtt + jitter) * 1000)
+	r := Run{Name: name, Repetition: rep, Config: Config{RTTMS: rtt, Batch: 1, Topology: "central", Target: "api"},
+		Jobs:       Jobs{Requested: 100, Accepted: 100, Completed: 100},
+		Throughput: Throughput{EnqueueJobsPerS: 1000 / (rtt + jitter), CompletedJobsPerS: 1000 / (rtt + jitter)}}
+	withHist(t, &r, PointEnqueue, uniform(t, lo, 10, 100))
+	withHist(t, &r, PointPickup, uniform(t, 100, 1, 100))
+	withHist(t, &r, PointEndToEnd, uniform(t, lo+100, 10, 100))
+	return r
+}
+
+func resultOf(runs ...Run) *Result { return &Result{Schema: Schema, Runs: runs} }
+
+func verdicts(c *Comparison) map[string]string {
+	out := map[string]string{}
+	for _, d := range c.Deltas {
+		out[d.Metric] = d.Verdict
+	}
+	return out
+}
+
+func TestCompareSameIsNoChange(t *testing.T) {
+	r := resultOf(rttRun(t, "a", 20, 0, 0))
+	c, err := Compare(r, r, "r.json", "r.json", CompareOptions{MaxRegression: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Regressions != 0 {
+		t.Errorf("%d regressions comparing a result with itself", c.Regressions)
+	}
+	for m, v := range verdicts(c) {
+		if v != VerdictSame {
+			t.Errorf("%s: %s, want %s", m, v, VerdictSame)
+		}
+	}
+}
+
+// 20 ms against 40 ms: throughput halves, enqueue latency doubles, pickup is unchanged.
+func TestCompareRegressionBeyondLimit(t *testing.T) {
+	base, cand := resultOf(rttRun(t, "a", 20, 0, 0)), resultOf(rttRun(t, "a", 40, 0, 0))
+	c, err := Compare(base, cand, "20ms.json", "40ms.json", CompareOptions{MaxRegression: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verdicts(c)
+	for _, m := range []string{"throughput", "enqueue p50", "enqueue p99", "end_to_end p50"} {
+		if v[m] != VerdictRegression {
+			t.Errorf("%s: %s, want regression", m, v[m])
+		}
+	}
+	if v["pickup p50"] != VerdictSame || v["lost"] != VerdictSame {
+		t.Errorf("pickup p50 %s, lost %s: want no change", v["pickup p50"], v["lost"])
+	}
+	for _, d := range c.Deltas {
+		if d.Metric == "throughput" && math.Abs(d.Delta+0.5) > 1e-9 {
+			t.Errorf("throughput delta %g, want -50%%", d.Delta)
+		}
+	}
+	var md bytes.Buffer
+	if err := WriteCompareMarkdown(&md, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"regressions", "a throughput -50.0%", "a enqueue p50 +", "| a | enqueue p99 |", "REGRESSION (limit 10.0%)"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	// The same change read the other way is better, not a regression.
+	c, _ = Compare(cand, base, "40ms.json", "20ms.json", CompareOptions{MaxRegression: 0.1})
+	if c.Regressions != 0 || verdicts(c)["throughput"] != VerdictBetter {
+		t.Errorf("reversed: %d regressions, throughput %s", c.Regressions, verdicts(c)["throughput"])
+	}
+	// Within a wide enough limit it is worse, not a regression; a per-metric limit wins.
+	c, _ = Compare(base, cand, "", "", CompareOptions{MaxRegression: 2, Thresholds: map[string]float64{"enqueue p99": 0.1}})
+	if v := verdicts(c); v["throughput"] != VerdictWorse || v["enqueue p99"] != VerdictRegression || v["enqueue p50"] != VerdictWorse {
+		t.Errorf("limits: throughput %s, enqueue p99 %s, p50 %s", v["throughput"], v["enqueue p99"], v["enqueue p50"])
+	}
+	// A prefix names a point's every percentile.
+	c, _ = Compare(base, cand, "", "", CompareOptions{MaxRegression: 2, Thresholds: map[string]float64{"enqueue": 0.1}})
+	if v := verdicts(c); v["enqueue p50"] != VerdictRegression || v["end_to_end p50"] != VerdictWorse {
+		t.Errorf("prefix limit: enqueue p50 %s, end_to_end p50 %s", v["enqueue p50"], v["end_to_end p50"])
+	}
+}
+
+// Lost jobs appearing is a regression whatever the percentage limit.
+func TestCompareLostFromZero(t *testing.T) {
+	base := resultOf(rttRun(t, "a", 20, 0, 0))
+	bad := rttRun(t, "a", 20, 0, 0)
+	bad.Jobs.Lost = 1
+	c, _ := Compare(base, resultOf(bad), "", "", CompareOptions{MaxRegression: 10})
+	if v := verdicts(c)["lost"]; v != VerdictRegression {
+		t.Errorf("lost 0 → 1: %s", v)
+	}
+	var js bytes.Buffer
+	if err := WriteCompareJSON(&js, c); err != nil {
+		t.Fatalf("JSON with an infinite delta: %v", err)
+	}
+	var back Comparison
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Regressions != 1 {
+		t.Errorf("JSON round trip: %v, %d regressions", err, back.Regressions)
+	}
+}
+
+// With 5 repetitions a side: noise is "no significant change"; a 2x change is
+// significant and a regression.
+func TestCompareRepetitionsSignificance(t *testing.T) {
+	reps := func(name string, rtt float64, jitters ...float64) *Result {
+		var runs []Run
+		for i, j := range jitters {
+			runs = append(runs, rttRun(t, name, rtt, j, i+1))
+		}
+		return resultOf(runs...)
+	}
+	base := reps("a", 20, 0.1, 0.5, 0.3, 0.9, 0.2)
+	noise := reps("a", 20, 0.4, 0.0, 0.8, 0.6, 0.7)
+	c, err := Compare(base, noise, "", "", CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Regressions != 0 {
+		t.Errorf("noise: %d regressions", c.Regressions)
+	}
+	for _, d := range c.Deltas {
+		// (A median's 95% interval needs 6 values: with 5 there is none, as in benchstat.)
+		if d.Metric == "throughput" && (d.Verdict != VerdictNotSignficant || d.P == nil || *d.P < 0.05 || d.BaseCI != nil) {
+			t.Errorf("noise throughput: %+v", d)
+		}
+	}
+	double := reps("a", 40, 0.1, 0.5, 0.3, 0.9, 0.2)
+	c, _ = Compare(base, double, "", "", CompareOptions{MaxRegression: 0.1})
+	for _, d := range c.Deltas {
+		if d.Metric == "throughput" && (d.Verdict != VerdictRegression || d.P == nil || *d.P > 0.05) {
+			t.Errorf("2x: %+v", d)
+		}
+	}
+	six := reps("a", 20, 0.1, 0.5, 0.3, 0.9, 0.2, 0.4)
+	c6, _ := Compare(six, six, "", "", CompareOptions{})
+	if d := c6.Deltas[0]; len(d.BaseCI) != 2 || d.BaseCI[0] > d.Base || d.BaseCI[1] < d.Base {
+		t.Errorf("6 repetitions: interval %v around %g", d.BaseCI, d.Base)
+	}
+	var text bytes.Buffer
+	_ = WriteCompareText(&text, c)
+	if !strings.Contains(text.String(), "p=0.008 n=5+5") {
+		t.Errorf("text lacks the significance:\n%s", text.String())
+	}
+}
+
+// Runs match by name, else by configuration; the rest is listed as unmatched.
+func TestCompareMatching(t *testing.T) {
+	a, b := rttRun(t, "a", 20, 0, 0), rttRun(t, "b", 50, 0, 0)
+	renamed := rttRun(t, "renamed a", 20, 0, 0)
+	c, err := Compare(resultOf(a, b), resultOf(renamed), "base", "cand", CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Deltas[0].Run != "a" || len(c.Unmatched) != 1 || !strings.Contains(c.Unmatched[0], "only in base: b") {
+		t.Errorf("deltas for %q, unmatched %v", c.Deltas[0].Run, c.Unmatched)
+	}
+	if _, err := Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{}); err == nil {
+		t.Error("no matching run: want an error")
+	}
+	if _, err := Compare(resultOf(a), resultOf(a), "", "", CompareOptions{Thresholds: map[string]float64{"p99": 1}}); err == nil || !strings.Contains(err.Error(), "throughput") {
+		t.Errorf("unknown metric threshold: %v", err)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	a1, a2 := rttRun(t, "a", 20, 0, 0), rttRun(t, "a", 40, 0, 0)
+	only := rttRun(t, "b", 5, 0, 0)
+	m, err := Merge([]string{"one.json", "two.json"}, resultOf(a1), resultOf(a2, only))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Runs) != 2 {
+		t.Fatalf("%d runs, want a and b", len(m.Runs))
+	}
+	r := m.Runs[0]
+	h, err := r.Histogram(PointEnqueue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.TotalCount() != 200 || r.LatencyMS[PointEnqueue].Count != 200 {
+		t.Errorf("merged enqueue count %d / %d, want 200", h.TotalCount(), r.LatencyMS[PointEnqueue].Count)
+	}
+	// Half the values are ~20 ms, half ~40 ms: the median is at the border.
+	if p := r.LatencyMS[PointEnqueue]; p.Min > 20.1 || p.Max < 40.9 || p.P50 > 21.1 || p.P90 < 40 {
+		t.Errorf("merged percentiles %+v", p)
+	}
+	if r.Jobs.Accepted != 200 || math.Abs(r.Throughput.EnqueueJobsPerS-75) > 1e-9 {
+		t.Errorf("merged jobs %+v, throughput %g (want 50+25)", r.Jobs, r.Throughput.EnqueueJobsPerS)
+	}
+	if !strings.Contains(strings.Join(r.Notes, " "), "merged from 2") || !strings.Contains(strings.Join(m.Runs[1].Notes, " "), "only in two.json") {
+		t.Errorf("notes %v / %v", r.Notes, m.Runs[1].Notes)
+	}
+	if a1.Jobs.Accepted != 100 || a1.LatencyMS[PointEnqueue].Count != 100 {
+		t.Error("Merge changed its input")
+	}
+	if _, err := Merge([]string{"x"}, &Result{Schema: "other/v9"}); err == nil {
+		t.Error("merging another schema: want an error")
+	}
+}
