@@ -169,6 +169,31 @@ func TestConditionBandwidth(t *testing.T) {
 	}
 }
 
+// Lifting a rate reaches data already queued behind it: 200 KB queued at 10 KB/s (20 s
+// of transmission) come back soon after the lift, not when the old plan said.
+func TestConditionBandwidthLiftReachesQueue(t *testing.T) {
+	const rate, conns, size = 10_000, 10, 20_000
+	capped := time.Duration(conns*size) * time.Second / rate // 20 s
+	_, l := openLink(t, Spec{Name: "bw", RTT: time.Millisecond})
+	impose(t, l, Condition{Bandwidth: rate})
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Go(func() { echoBytes(t, l.Addr(), size) })
+	}
+	// Lift once the first bytes are through: the rest is queued on the capped link.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, down := l.Bytes(); down > 0 {
+			break
+		}
+	}
+	lift(t, l)
+	wg.Wait()
+	if took := time.Since(start); took > capped/4 {
+		t.Errorf("%d connections × %d bytes took %s after the lift; capped they take %s: the lift did not reach the queue", conns, size, took, capped)
+	}
+}
+
 // A reset fault closes a connection as it sends and resets new ones; a connection quiet
 // during the fault, and new ones after Lift, work.
 func TestConditionReset(t *testing.T) {

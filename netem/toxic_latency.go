@@ -11,6 +11,9 @@ import (
 	"github.com/Shopify/toxiproxy/v2/toxics"
 )
 
+// ratePoll is how often a rate-limited transmission looks for a new rate.
+const ratePoll = 10 * time.Millisecond
+
 // LatencyToxicType is the toxiproxy type name of LatencyToxic.
 const LatencyToxicType = "wfbench_latency"
 
@@ -139,13 +142,24 @@ func (t *LatencyToxic) Pipe(stub *toxics.ToxicStub) {
 			t.plan(st, time.Now())
 		}
 		piece, due := st.next()
-		if !sleepUntil(timer, due, stub.Interrupt, t.done()) {
+		// While a rate is set, wake at least every 10 ms: a changed or lifted rate
+		// re-plans the transmission (above) instead of waiting out the old plan.
+		wake := due
+		if st.rate > 0 {
+			if soon := time.Now().Add(ratePoll); soon.Before(wake) {
+				wake = soon
+			}
+		}
+		if !sleepUntil(timer, wake, stub.Interrupt, t.done()) {
 			select {
 			case <-t.done():
 				t.drain(stub)
 			default: // interrupted: the next run resumes st
 			}
 			return
+		}
+		if wake.Before(due) {
+			continue
 		}
 		select {
 		case stub.Output <- &stream.StreamChunk{Data: piece, Timestamp: due}:

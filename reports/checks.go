@@ -85,11 +85,15 @@ func estimateVerdict(e Estimate) string {
 	case e.Agrees:
 		return "agrees"
 	}
-	mid := (e.Low + e.High) / 2
-	if mid == 0 {
+	// Against the nearest end of a range: "2x higher" means twice its high end.
+	ref := e.High
+	if e.Measured < e.Low {
+		ref = e.Low
+	}
+	if ref == 0 {
 		return "differs"
 	}
-	return "differs: " + times(e.Measured/mid, "higher", "lower")
+	return "differs: " + times(e.Measured/ref, "higher", "lower")
 }
 
 // estimateSentence says where the measurement and the estimate differ, and why.
@@ -131,7 +135,7 @@ func WriteChecks(w io.Writer, res *Result) error {
 		}
 	}
 	if len(res.Expectations) > 0 {
-		fmt.Fprintf(&b, "\nExpectations: %d of %d hold\n", len(res.Expectations)-res.Failed(), len(res.Expectations))
+		fmt.Fprintf(&b, "\nExpectations: %d of %d hold%s\n", len(res.Expectations)-res.Failed(), len(res.Expectations), partialNote(res))
 		for _, e := range res.Expectations {
 			fmt.Fprintf(&b, "  %s\n", expectationLine(e))
 		}
@@ -162,7 +166,7 @@ func (m *mdWriter) scenario(res *Result) {
 		m.p("\n")
 	}
 	if len(res.Expectations) > 0 {
-		m.p("## Expectations: %d of %d hold\n\n", len(res.Expectations)-res.Failed(), len(res.Expectations))
+		m.p("## Expectations: %d of %d hold%s\n\n", len(res.Expectations)-res.Failed(), len(res.Expectations), partialNote(res))
 		rows := make([][]string, len(res.Expectations))
 		for i, e := range res.Expectations {
 			measured := e.Measured
@@ -187,4 +191,14 @@ func omissionFinding(r *Run) string {
 		"measured from the actual send (the service time, what a load tool that waits for answers would report) p99 is %s ms: "+
 		"the service time alone hides %s of the p99, because the calls held back while the system stalled were not sent, so never timed.",
 		r.Name, fmtMS(corr.P99), fmtMS(corr.P999), fmtMS(corr.Max), fmtMS(serv.P99), fmtPct(1-serv.P99/corr.P99))
+}
+
+// partialNote marks checks made over an interrupted scenario's runs.
+func partialNote(res *Result) string {
+	for _, r := range res.Runs {
+		if r.Interrupted {
+			return " (interrupted: over the runs measured until then, not the whole scenario)"
+		}
+	}
+	return ""
 }

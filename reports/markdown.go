@@ -282,8 +282,7 @@ func (m *mdWriter) model(r *Run) {
 	}
 }
 
-// enqueueRTT is the RTT one enqueue call pays: the model's figure (sum of the links
-// crossed) when set, else the configured RTT.
+// bytesPerJob is a link's traffic both ways per accepted job.
 func bytesPerJob(l Link, accepted int) string {
 	if accepted == 0 || l.BytesUp+l.BytesDown == 0 {
 		return "-"
@@ -291,6 +290,8 @@ func bytesPerJob(l Link, accepted int) string {
 	return fmtNum(math.Round(float64(l.BytesUp+l.BytesDown)/float64(accepted)*10) / 10)
 }
 
+// enqueueRTT is the RTT one enqueue call pays: the model's figure (sum of the links
+// crossed) when set, else the configured RTT.
 func enqueueRTT(r *Run) float64 {
 	if r.Model.EnqueueRTTMS > 0 {
 		return r.Model.EnqueueRTTMS

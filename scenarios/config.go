@@ -68,6 +68,14 @@ type Phase struct {
 	Condition netem.Condition
 }
 
+// end is when the phase is lifted (never, with no For).
+func (p Phase) end() time.Duration {
+	if p.For == 0 {
+		return time.Duration(math.MaxInt64)
+	}
+	return p.At + p.For
+}
+
 // Compressions are the accepted Compression values.
 var Compressions = []string{"none", "gzip"}
 
@@ -85,6 +93,7 @@ const (
 	// MaxFaktoryConns stays under the embedded Faktory's 2000-connection limit, with room
 	// for probes and the API's own.
 	MaxFaktoryConns = 1900
+	MaxBatch        = 100_000 // jobs per call the API may be told to accept
 	MinRate         = 0.1
 	MaxRate         = 1_000_000.0
 )
@@ -144,8 +153,11 @@ func (c RunConfig) Validate() error {
 	if math.IsNaN(c.Rate) || c.Rate < 0 || c.Rate > MaxRate || (c.Rate > 0 && c.Rate < MinRate) {
 		bad("--rate %g: accepted is jobs per second from %g to %g (or 0 for the closed loop)", c.Rate, MinRate, MaxRate)
 	}
-	if c.PoolSize < 1 {
-		bad("--pool-size %d: accepted is an integer of 1 or more", c.PoolSize)
+	if c.PoolSize < 1 || c.PoolSize > MaxConns {
+		bad("--pool-size %d: accepted is an integer from 1 to %d", c.PoolSize, MaxConns)
+	}
+	if c.MaxBatch < 1 || c.MaxBatch > MaxBatch {
+		bad("--max-batch %d: accepted is an integer from 1 to %d", c.MaxBatch, MaxBatch)
 	}
 	if !slices.Contains(system.EnqueueModes, c.EnqueueMode) {
 		bad("--enqueue %q: accepted values are %s", c.EnqueueMode, strings.Join(system.EnqueueModes, ", "))
@@ -183,6 +195,19 @@ func (c RunConfig) Validate() error {
 			}
 			if err := p.Condition.Validate(); err != nil {
 				bad("phase %d: %v", i+1, err)
+			}
+			if p.Condition.Fault != "" && p.For == 0 {
+				bad("phase %d: fault %s needs for (how long it lasts, e.g. for: 1s): without it the fault would last through the drain and every job behind it would count as lost", i+1, p.Condition.Fault)
+			}
+			if c.Jobs == 0 && c.Duration > 0 && p.At >= c.Duration {
+				bad("phase %d: at %s is not within the run's duration %s", i+1, p.At, c.Duration)
+			}
+			// One condition per link at a time: a phase replaces the one before on its
+			// link, so overlapping phases there would cut each other short.
+			for j, q := range c.Phases[:i] {
+				if q.Link == p.Link && p.At < q.end() && q.At < p.end() {
+					bad("phase %d overlaps phase %d on %s: one condition per link at a time (combine them in one phase)", i+1, j+1, p.Link)
+				}
 			}
 		}
 	}

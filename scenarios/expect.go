@@ -28,7 +28,7 @@ type metric struct {
 	name    string
 	unit    string // ms, s, jobs/s, B, "" (a count or a fraction)
 	arg     string // what the bare argument names: "point" or "link"; "" takes none
-	counter bool   // repetitions add up rather than take the median
+	counter bool   // a count of jobs: an absolute check holds in every repetition
 	// callCost: the figure follows from what one enqueue call costs (RTT + local work),
 	// so an estimate of it is explained by that cost.
 	callCost bool
@@ -98,7 +98,7 @@ func pctMetric(name string, f func(reports.Percentiles) float64) metric {
 }
 
 func countMetric(name string, f func(reports.Jobs) int) metric {
-	return metric{name: name, counter: true, doc: "jobs " + name + " (summed over repetitions)",
+	return metric{name: name, counter: true, doc: "jobs " + name + " (checked in every repetition)",
 		get: func(r *reports.Run, _ string) (float64, bool) { return float64(f(r.Jobs)), true }}
 }
 
@@ -129,6 +129,42 @@ type Expectation struct {
 	right  *operand // nil: absolute, against value
 	value  float64  // absolute: in the metric's unit
 	where  map[string]string
+	line   int // in its scenario file
+}
+
+// unselectable says why the operand cannot pick its runs among groups ("" when it can):
+// a plain operand needs at least one run, each side of a ratio exactly one.
+func (o *operand) unselectable(groups []*group, where map[string]string) string {
+	for side := o; side != nil; side = side.denom {
+		n := 0
+		for _, g := range groups {
+			if g.matches(side.sel, where) {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			return "no run of the scenario matches " + selString(side.sel, where)
+		case n > 1 && (o.denom != nil):
+			return fmt.Sprintf("%d runs match %s; a ratio needs one run on each side", n, selString(side.sel, where))
+		}
+	}
+	return ""
+}
+
+// unselectable says why the expectation selects nothing it could check ("" if it can).
+func (e *Expectation) unselectable(groups []*group) string {
+	if why := e.left.unselectable(groups, e.where); why != "" || e.right == nil {
+		return why
+	}
+	for _, g := range groups {
+		if g.matches(e.left.sel, e.where) {
+			if _, err := partner(groups, g, e); err == nil {
+				return ""
+			}
+		}
+	}
+	return "no run on the left has a run to compare with on the right (" + selString(e.right.sel, e.where) + " with its other settings equal)"
 }
 
 var ops = []string{"<=", ">=", "==", "!=", "<", ">"}
@@ -443,7 +479,7 @@ func (g *group) matches(sel ...map[string]string) bool {
 	return true
 }
 
-// value is the metric over the group's repetitions: summed for counts, median otherwise.
+// value is the metric over the group's repetitions: their median.
 func (o *operand) value(g *group) (float64, bool) {
 	var vs []float64
 	for _, r := range g.runs {
@@ -453,13 +489,6 @@ func (o *operand) value(g *group) (float64, bool) {
 	}
 	if len(vs) == 0 {
 		return 0, false
-	}
-	if o.m.counter {
-		var s float64
-		for _, v := range vs {
-			s += v
-		}
-		return s, true
 	}
 	slices.Sort(vs)
 	if n := len(vs); n%2 == 0 {
@@ -571,9 +600,22 @@ func (e *Expectation) Check(runs []reports.Run) reports.Expectation {
 			return fail(fmt.Errorf("run %q has no %s measurement", g.name, e.left.m.name))
 		}
 		c := reports.Check{Run: g.name, Value: lv, Unit: e.left.m.unit}
-		if e.right == nil {
+		switch {
+		case e.right == nil && e.left.m.counter && len(g.runs) > 1:
+			// Counts must hold in every repetition (one lost job in five runs is
+			// not a median of zero): the check shows the worst.
+			c.Pass = true
+			for _, r := range g.runs {
+				v, _ := e.left.m.get(r, e.left.arg)
+				ok := compare(v, e.op, e.value)
+				if !ok && c.Pass || ok == c.Pass && worse(e.op, v, c.Value) || r == g.runs[0] {
+					c.Value = v
+				}
+				c.Pass = c.Pass && ok
+			}
+		case e.right == nil:
 			c.Pass = compare(lv, e.op, e.value)
-		} else {
+		default:
 			h, err := partner(groups, g, e)
 			if err != nil {
 				return fail(err)

@@ -513,9 +513,11 @@ func TestExpectationCheckRepetitions(t *testing.T) {
 		{"median of 3 fails", odd, "p50(enqueue) < 20ms", false, 20},
 		{"median of 4", even, "p50(enqueue) <= 25ms", true, 25},
 		{"throughput median", even, "throughput >= 250", true, 250},
-		{"lost summed", odd, "lost == 3", true, 3},
-		{"lost summed fails", odd, "lost <= 2", false, 3},
-		{"accepted summed", even, "accepted == 400", true, 400},
+		// Counts hold in every repetition; the check shows the worst one.
+		{"lost in every repetition", odd, "lost <= 2", true, 2},
+		{"lost in one repetition fails", odd, "lost == 0", false, 1},
+		{"accepted in every repetition", even, "accepted >= 100", true, 100},
+		{"accepted fails in one", even, "accepted >= 150", false, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -543,7 +545,7 @@ func TestExpectationCheckRepetitions(t *testing.T) {
 // parseEstimates parses estimates in a scenario of defaults.
 func parseEstimates(t *testing.T, src string) []*EstimateDef {
 	t.Helper()
-	return mustParse(t, "name: e\nestimates:\n"+yml(src)).Estimates
+	return mustParse(t, "name: e\nmatrix:\n  rtt: [1ms, 50ms, 100ms]\n  batch: [1, 100]\nestimates:\n"+yml(src)).Estimates
 }
 
 func TestEstimateAgreement(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -68,6 +69,7 @@ type quickDef struct {
 
 // EstimateDef is an earlier analysis' figure to print beside the measurement.
 type EstimateDef struct {
+	line      int
 	Of        string
 	of        operand
 	Low, High float64
@@ -124,6 +126,10 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 		return nil, &FileError{File: source, Err: errors.New("empty file; a scenario needs at least a name and a base or runs (see 'wfbench scenario show seed')")}
 	}
 	top := doc.Content[0]
+	budget := maxNodes
+	if top = expandAliases(top, &budget); top == nil {
+		return nil, &FileError{File: source, Err: fmt.Errorf("anchors and aliases expand to more than %d nodes", maxNodes)}
+	}
 	fields := mapping(top, "the scenario", topKeys, at)
 	if n := fields["name"]; n != nil {
 		sc.Name = scalar(n, "name", at)
@@ -176,12 +182,14 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 				at(item.Line, "expect %q: %v", text, err)
 				continue
 			}
+			e.line = item.Line
 			sc.Expectations = append(sc.Expectations, e)
 		}
 	}
 	if n := fields["estimates"]; n != nil {
 		for _, item := range sequence(n, "estimates", at) {
 			if e := estimateOf(item, at); e != nil {
+				e.line = item.Line
 				sc.Estimates = append(sc.Estimates, e)
 			}
 		}
@@ -194,11 +202,63 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 		if quick && sc.quick == nil {
 			continue
 		}
-		if _, err := sc.Plan(quick); err != nil {
+		plan, err := sc.Plan(quick)
+		if err != nil {
 			return nil, err
+		}
+		// Expectations and estimates must select runs the scenario has: a typo in a
+		// selector would otherwise fail only after every run was measured.
+		var bad []error
+		for _, e := range sc.Expectations {
+			if why := e.unselectable(plannedGroups(plan)); why != "" {
+				bad = append(bad, &FileError{File: source, Line: e.line, Err: fmt.Errorf("expect %q%s: %s", e.Text, quickWord(quick), why)})
+			}
+		}
+		for _, e := range sc.Estimates {
+			if why := e.of.unselectable(plannedGroups(plan), nil); why != "" {
+				bad = append(bad, &FileError{File: source, Line: e.line, Err: fmt.Errorf("estimate of %q%s: %s", e.Of, quickWord(quick), why)})
+			}
+		}
+		if len(bad) > 0 {
+			return nil, errors.Join(bad...)
 		}
 	}
 	return sc, nil
+}
+
+// plannedGroups are the groups the planned runs will form, for selection alone.
+func plannedGroups(plan []PlannedRun) []*group {
+	runs := make([]reports.Run, len(plan))
+	for i, p := range plan {
+		runs[i] = reports.Run{Name: p.Config.Name, Params: p.Params, Config: resultConfig(p.Config)}
+	}
+	return groupRuns(runs)
+}
+
+// DropInapplicable removes the expectations and estimates that select no run of the
+// plan (after --set changed the runs) and returns what was dropped.
+func (sc *Scenario) DropInapplicable(quick bool) ([]string, error) {
+	plan, err := sc.Plan(quick)
+	if err != nil {
+		return nil, err
+	}
+	groups := plannedGroups(plan)
+	var dropped []string
+	sc.Expectations = slices.DeleteFunc(sc.Expectations, func(e *Expectation) bool {
+		if why := e.unselectable(groups); why != "" {
+			dropped = append(dropped, fmt.Sprintf("expect %q: %s", e.Text, why))
+			return true
+		}
+		return false
+	})
+	sc.Estimates = slices.DeleteFunc(sc.Estimates, func(e *EstimateDef) bool {
+		if why := e.of.unselectable(groups, nil); why != "" {
+			dropped = append(dropped, fmt.Sprintf("estimate of %q: %s", e.Of, why))
+			return true
+		}
+		return false
+	})
+	return dropped, nil
 }
 
 type reporter func(line int, format string, a ...any)
@@ -441,7 +501,11 @@ func ParseBandwidth(s string) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("unit %q: accepted are B/s, KB/s, MB/s, KiB/s, MiB/s", unit)
 	}
-	return int64(v * m), nil
+	bps := v * m
+	if math.IsNaN(bps) || bps < 1 || bps > 1e12 {
+		return 0, errors.New("accepted is a rate from 1 B/s to 1 TB/s, e.g. 64KB/s or 1MB/s")
+	}
+	return int64(bps), nil
 }
 
 func estimateOf(n *yaml.Node, at reporter) *EstimateDef {
@@ -473,6 +537,9 @@ func estimateOf(n *yaml.Node, at reporter) *EstimateDef {
 		if ok {
 			e.High, err = quantity(strings.TrimSuffix(hi, "x"), unit)
 		}
+	}
+	if err == nil && e.Low > e.High {
+		err = errors.New("the range's low end is above its high end; write LOW..HIGH, e.g. 250..500")
 	}
 	if err != nil {
 		at(val.Line, "estimate value %q: %v", text, err)
@@ -586,7 +653,11 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 				}
 			}
 		}
-		if _, set := merge(merge(merge(sc.base, c.set), quickBase), sc.overrides)["concurrency"]; !set && cfg.Rate > 0 {
+		all := merge(merge(merge(sc.base, c.set), quickBase), sc.overrides)
+		if _, jobs := all["jobs"]; !jobs && cfg.Duration > 0 {
+			cfg.Jobs = 0 // a duration alone: as many jobs as fit, as with --duration
+		}
+		if _, set := all["concurrency"]; !set && cfg.Rate > 0 {
 			cfg.Concurrency = OpenLoopInFlight
 		}
 		for _, p := range append(slices.Clone(sc.phases), c.phases...) {
@@ -793,4 +864,59 @@ func (sc *Scenario) Override(kv string) error {
 	}
 	sc.overrides[key] = v
 	return nil
+}
+
+// maxNodes bounds what anchors and aliases may expand to (a file of a few aliases can
+// otherwise name billions of nodes).
+const maxNodes = 100_000
+
+// expandAliases returns n with every alias replaced by a copy of what it names and every
+// merge key ("<<: *base") merged into its mapping (keys written beside it win), so the
+// rest of the parser sees plain nodes with their lines. nil: over budget.
+func expandAliases(n *yaml.Node, budget *int) *yaml.Node {
+	if *budget--; *budget < 0 {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return expandAliases(n.Alias, budget)
+	}
+	if len(n.Content) == 0 {
+		return n
+	}
+	out := *n
+	out.Content = nil
+	for i := 0; i < len(n.Content); i++ {
+		c := n.Content[i]
+		if n.Kind == yaml.MappingNode && i%2 == 0 && c.Value == "<<" && i+1 < len(n.Content) {
+			merged := expandAliases(n.Content[i+1], budget)
+			if merged == nil {
+				return nil
+			}
+			i++
+			if merged.Kind != yaml.MappingNode {
+				continue // reported by the mapping check as a bad value
+			}
+			for j := 0; j+1 < len(merged.Content); j += 2 {
+				if !hasKey(n, merged.Content[j].Value) {
+					out.Content = append(out.Content, merged.Content[j], merged.Content[j+1])
+				}
+			}
+			continue
+		}
+		e := expandAliases(c, budget)
+		if e == nil {
+			return nil
+		}
+		out.Content = append(out.Content, e)
+	}
+	return &out
+}
+
+func hasKey(m *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }

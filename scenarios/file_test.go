@@ -609,6 +609,7 @@ runs:
 	  phases:
 		- link: api-faktory
 		  at: 500ms
+		  for: 1s
 		  fault: down
 		- link: worker-faktory
 		  bandwidth: 1MiB/s
@@ -625,7 +626,7 @@ runs:
 	}
 	wantB := []Phase{
 		scenarioPhase,
-		{Link: netem.APIFaktory, At: 500 * time.Millisecond, Condition: netem.Condition{Fault: netem.FaultDown}},
+		{Link: netem.APIFaktory, At: 500 * time.Millisecond, For: time.Second, Condition: netem.Condition{Fault: netem.FaultDown}},
 		{Link: netem.WorkerFaktory, Condition: netem.Condition{Bandwidth: 1 << 20}},
 	}
 	if !slices.Equal(b, wantB) {

@@ -11,23 +11,40 @@ import (
 
 // phaser imposes a run's phases on its links at their offsets from the start of the
 // load and lifts them when their time is up, recording when each really happened.
+// Lifts are scheduled at their absolute time (start + at + for), and a phase lifts a
+// link only while it is the phase imposed there, so one phase's lift never removes the
+// next one's condition.
 type phaser struct {
-	mu     sync.Mutex
-	start  time.Time
-	timers []*time.Timer
-	rec    []reports.Phase
-	active map[int]bool
-	links  map[string]*netem.Link
-	phases []Phase
+	mu      sync.Mutex
+	start   time.Time
+	stopped bool
+	timers  []*time.Timer
+	rec     []reports.Phase
+	owner   map[string]int // link → index of the phase imposed on it
+	links   map[string]*netem.Link
+	phases  []Phase
 }
 
 func startPhases(phases []Phase, links map[string]*netem.Link, start time.Time) *phaser {
-	p := &phaser{start: start, links: links, phases: phases, active: map[int]bool{}}
-	for i, ph := range phases {
+	p := &phaser{start: start, links: links, phases: phases, owner: map[string]int{}}
+	p.mu.Lock() // timers may fire at once (at: 0): they wait until every one is set up
+	defer p.mu.Unlock()
+	for _, ph := range phases {
 		p.rec = append(p.rec, reports.Phase{
 			Link: ph.Link, Condition: ph.Condition.String(), AtS: ph.At.Seconds(), ForS: ph.For.Seconds(),
 		})
+	}
+	for i, ph := range phases {
 		p.timers = append(p.timers, time.AfterFunc(time.Until(start.Add(ph.At)), func() { p.impose(i) }))
+		if ph.For > 0 {
+			p.timers = append(p.timers, time.AfterFunc(time.Until(start.Add(ph.At+ph.For)), func() {
+				p.mu.Lock()
+				defer p.mu.Unlock()
+				if !p.stopped {
+					p.lift(i)
+				}
+			}))
+		}
 	}
 	return p
 }
@@ -40,7 +57,7 @@ func (p *phaser) since() *float64 {
 func (p *phaser) impose(i int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.timers == nil { // stopped
+	if p.stopped || p.rec[i].LiftedAtS != nil {
 		return
 	}
 	ph := p.phases[i]
@@ -49,24 +66,17 @@ func (p *phaser) impose(i int) {
 		return
 	}
 	p.rec[i].AppliedAtS = p.since()
-	p.active[i] = true
-	if ph.For > 0 {
-		p.timers = append(p.timers, time.AfterFunc(ph.For, func() {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if p.timers != nil {
-				p.lift(i)
-			}
-		}))
-	}
+	p.owner[ph.Link] = i
 }
 
+// lift removes phase i's condition if it is still the one on its link.
 func (p *phaser) lift(i int) {
-	if !p.active[i] {
+	link := p.phases[i].Link
+	if j, ok := p.owner[link]; !ok || j != i {
 		return
 	}
-	delete(p.active, i)
-	if err := p.links[p.phases[i].Link].Lift(); err != nil {
+	delete(p.owner, link)
+	if err := p.links[link].Lift(); err != nil {
 		p.rec[i].Error = fmt.Sprintf("lift: %v", err)
 		return
 	}
@@ -74,17 +84,17 @@ func (p *phaser) lift(i int) {
 }
 
 // stop cancels phases not yet due and lifts those still imposed; it returns what
-// happened. Safe to call more than once.
+// happened. Safe to call more than once, and on a nil phaser.
 func (p *phaser) stop() []reports.Phase {
 	if p == nil {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stopped = true
 	for _, t := range p.timers {
 		t.Stop()
 	}
-	p.timers = nil
 	for i := range p.phases {
 		p.lift(i)
 	}

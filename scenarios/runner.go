@@ -113,6 +113,10 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 	}()
 	phases := startPhases(cfg.Phases, st.Links, loadStart)
 	defer phases.stop()
+	// An interrupt lifts every phase at once: the jobs in flight get their 2 s to
+	// complete over healthy links, rather than be counted lost behind a fault.
+	stopPhasesOnInterrupt := context.AfterFunc(ctx, func() { phases.stop() })
+	defer stopPhasesOnInterrupt()
 	if cfg.OpenLoop() {
 		out.Schedule = d.openLoop(ctx)
 	} else {

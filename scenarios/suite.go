@@ -78,3 +78,58 @@ func (sc *Scenario) Check(runs []reports.Run) ([]reports.Expectation, []reports.
 	}
 	return exps, ests
 }
+
+// RunPair measures two scenarios interleaved, run by run (A1 B1 A2 B2 ..., each round of
+// repetitions through both), so that drift of the machine lands on both sides alike.
+// starting is called before each run with its side (0 A, 1 B). Measured runs stay in
+// the results when an error or an interrupt stops it.
+func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts Options, starting func(side, i, n int, cfg RunConfig, rep int)) ([2]*reports.Result, error) {
+	var res [2]*reports.Result
+	var plans [2][]PlannedRun
+	reps := max(count, 1)
+	for s, sc := range scs {
+		p, err := sc.Plan(quick)
+		if err != nil {
+			return res, err
+		}
+		plans[s] = p
+		res[s] = &reports.Result{Scenario: sc.Info(quick, reps)}
+	}
+	defer func() {
+		for s, sc := range scs {
+			res[s].Expectations, res[s].Estimates = sc.Check(res[s].Runs)
+		}
+	}()
+	n := (len(plans[0]) + len(plans[1])) * reps
+	i := 0
+	for rep := 1; rep <= reps; rep++ {
+		for k := 0; k < max(len(plans[0]), len(plans[1])); k++ {
+			for s := range 2 {
+				if k >= len(plans[s]) {
+					continue
+				}
+				pr := plans[s][k]
+				if ctx.Err() != nil {
+					return res, ctx.Err()
+				}
+				i++
+				if starting != nil {
+					starting(s, i, n, pr.Config, rep)
+				}
+				run, err := Execute(ctx, pr.Config, opts)
+				if err != nil {
+					return res, fmt.Errorf("run %q of %s: %w", pr.Config.Name, scs[s].Name, err)
+				}
+				run.Params = pr.Params
+				if reps > 1 {
+					run.Repetition = rep
+				}
+				res[s].Runs = append(res[s].Runs, run)
+				if run.Interrupted {
+					return res, ctx.Err()
+				}
+			}
+		}
+	}
+	return res, nil
+}

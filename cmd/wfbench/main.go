@@ -72,6 +72,8 @@ between its parts, drives load, and reports HDR-histogram latencies beside the
 network floor that physics allows.`,
 		Example: `  wfbench run --rtt 100ms --batch 100 --jobs 1000
   wfbench scenario run seed --quick
+  wfbench report reports/<timestamp>/result.json --format html
+  wfbench compare base/result.json head/result.json --max-regression 10%
   wfbench run --rtt 100ms --batch 1 --jobs 100 --target faktory
   wfbench version`,
 		SilenceUsage:  true,
@@ -80,6 +82,6 @@ network floor that physics allows.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newScenarioCmd(), newServeCmd(), newUpCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newScenarioCmd(), newReportCmd(), newCompareCmd(), newServeCmd(), newUpCmd(), newVersionCmd())
 	return root
 }

@@ -170,8 +170,11 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
   # your own file, each run 5 times
   wfbench scenario run ./my-check.yaml --count 5
 
-  # a built-in against a running Faktory, every run's RTT changed
-  wfbench scenario run polling --quick --set faktory_url=tcp://127.0.0.1:7419 --set rtt=20ms`,
+  # a built-in against a running Faktory
+  wfbench scenario run polling --quick --set faktory_url=tcp://127.0.0.1:7419
+
+  # every run at 20 ms (expectations that select other RTTs are dropped, with a warning)
+  wfbench scenario run wan-sweep --quick --set rtt=20ms`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := rf.validate(); err != nil {
@@ -181,13 +184,8 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
 			if err != nil {
 				return usageErr(err)
 			}
-			for _, kv := range sets {
-				if err := sc.Override(kv); err != nil {
-					return usageErr(err)
-				}
-			}
-			if _, err := sc.Plan(quick); err != nil {
-				return usageErr(fmt.Errorf("%w\n(with --set %s)", err, strings.Join(sets, " --set ")))
+			if err := applySets(cmd, sc, sets, quick); err != nil {
+				return err
 			}
 			opts, view := rf.options(cmd)
 			res := newResult()
@@ -242,7 +240,7 @@ func finish(cmd *cobra.Command, res *reports.Result, out string, runErr error) e
 	if err := reports.WriteChecks(w, res); err != nil {
 		return &exitError{exitEnvironment, err}
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s (result.json, report.md, .hgrm)\n", len(files), out)
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s (result.json, report.md, report.html, plots, .hgrm)\n", len(files), out)
 	lost, accepted := 0, 0
 	interrupted := false
 	for _, r := range res.Runs {
@@ -265,6 +263,27 @@ func finish(cmd *cobra.Command, res *reports.Result, out string, runErr error) e
 	}
 	if len(fails) > 0 {
 		return &exitError{exitCheckFailed, errors.New(strings.Join(fails, "; "))}
+	}
+	return nil
+}
+
+// applySets applies --set overrides to a scenario; expectations and estimates that no
+// longer select any run are dropped with a warning rather than failed after the runs.
+func applySets(cmd *cobra.Command, sc *scenarios.Scenario, sets []string, quick bool) error {
+	for _, kv := range sets {
+		if err := sc.Override(kv); err != nil {
+			return usageErr(err)
+		}
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	dropped, err := sc.DropInapplicable(quick)
+	if err != nil {
+		return usageErr(fmt.Errorf("%w\n(with --set %s)", err, strings.Join(sets, " --set ")))
+	}
+	for _, d := range dropped {
+		fmt.Fprintf(cmd.ErrOrStderr(), "wfbench: not checked, --set %s leaves it no run: %s\n", strings.Join(sets, " --set "), d)
 	}
 	return nil
 }

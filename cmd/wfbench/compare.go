@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/scenarios"
+)
+
+var compareFormats = []string{"text", "md", "json"}
+
+func newCompareCmd() *cobra.Command {
+	var (
+		maxReg     string
+		thresholds []string
+		format     string
+		github     bool
+		alpha      float64
+		runMode    bool
+		setA, setB []string
+		quick      bool
+		rf         reportFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "compare BASE.json CANDIDATE.json | compare --run A B",
+		Short: "Compare two results (or measure two configurations) metric by metric, and gate on regressions",
+		Long: `compare matches the runs of two results by name (else by configuration) and reports,
+per metric (throughput, completed throughput, enqueue/pickup/end-to-end p50, p99,
+p99.9, lost), the change and a verdict: better, worse, regression (worse beyond the
+limit), no change, or — with repetitions on both sides (--count) — "no significant
+change" when the Mann-Whitney U test (golang.org/x/perf's benchmath, as benchstat)
+cannot tell the two apart. A lost job appearing is always a regression.
+
+With --run, A and B are scenario files or built-ins, measured here interleaved
+(A B A B ...) so that the machine's drift lands on both: comparing configurations
+before deployment. --set-a/--set-b change one side's settings, so one scenario can be
+compared with itself under a different setting.
+
+Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
+		Example: `  wfbench compare base/result.json head/result.json --max-regression 10%
+  wfbench compare base.json head.json --threshold "enqueue p99=25%" --format md --github
+  wfbench compare --run seed seed --quick --set-b enqueue_mode=async --set-a topology=split --set-b topology=split
+  wfbench compare --run old.yaml new.yaml --count 5`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opt := reports.CompareOptions{Alpha: alpha, Thresholds: map[string]float64{}}
+			var errs []error
+			var err error
+			if opt.MaxRegression, err = parseFraction("--max-regression", maxReg); err != nil {
+				errs = append(errs, err)
+			}
+			for _, t := range thresholds {
+				name, v, err := parseThreshold(t)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				opt.Thresholds[name] = v
+			}
+			if !slices.Contains(compareFormats, format) {
+				errs = append(errs, fmt.Errorf("--format %q: accepted values are %s", format, strings.Join(compareFormats, ", ")))
+			}
+			if alpha <= 0 || alpha >= 1 {
+				errs = append(errs, fmt.Errorf("--alpha %g: accepted is a significance level between 0 and 1, e.g. 0.05", alpha))
+			}
+			if !runMode && (len(setA)+len(setB) > 0 || quick || rf.count > 0) {
+				errs = append(errs, errors.New("--set-a, --set-b, --quick and --count go with --run"))
+			}
+			if err := rf.validate(); err != nil {
+				errs = append(errs, err)
+			}
+			if len(errs) > 0 {
+				return usageErr(errors.Join(errs...))
+			}
+			var base, cand *reports.Result
+			names := args
+			if runMode {
+				var runErr error
+				base, cand, names, runErr = measurePair(cmd, args, setA, setB, quick, &rf)
+				if runErr != nil {
+					return runErr
+				}
+			} else {
+				if base, err = reports.ReadJSON(args[0]); err != nil {
+					return usageErr(err)
+				}
+				if cand, err = reports.ReadJSON(args[1]); err != nil {
+					return usageErr(err)
+				}
+			}
+			c, err := reports.Compare(base, cand, names[0], names[1], opt)
+			if err != nil {
+				return usageErr(err)
+			}
+			w := cmd.OutOrStdout()
+			switch format {
+			case "md":
+				err = reports.WriteCompareMarkdown(w, c)
+			case "json":
+				err = reports.WriteCompareJSON(w, c)
+			default:
+				err = reports.WriteCompareText(w, c)
+			}
+			if err != nil {
+				return &exitError{exitEnvironment, err}
+			}
+			if github {
+				if err := appendStepSummary(c); err != nil {
+					return &exitError{exitEnvironment, err}
+				}
+			}
+			if c.Regressions > 0 {
+				return &exitError{exitCheckFailed, fmt.Errorf("%d regressions beyond the limit", c.Regressions)}
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&maxReg, "max-regression", "0%", "largest change for the worse that is not a regression, e.g. 10% (0%: any significant worsening)")
+	fs.StringArrayVar(&thresholds, "threshold", nil, `per-metric limit METRIC=LIMIT, e.g. "enqueue p99=25%" or lost=0 (a point alone covers its percentiles; repeatable)`)
+	fs.StringVar(&format, "format", "text", "output: text | md | json")
+	fs.BoolVar(&github, "github", false, "also append the markdown to $GITHUB_STEP_SUMMARY")
+	fs.Float64Var(&alpha, "alpha", 0.05, "significance level with repetitions")
+	fs.BoolVar(&runMode, "run", false, "A and B are scenarios (files or built-ins) to measure now, interleaved")
+	fs.StringArrayVar(&setA, "set-a", nil, "with --run: KEY=VALUE for every run of A (repeatable)")
+	fs.StringArrayVar(&setB, "set-b", nil, "with --run: KEY=VALUE for every run of B (repeatable)")
+	fs.BoolVar(&quick, "quick", false, "with --run: the scenarios' quick overrides")
+	rf.add(cmd)
+	return cmd
+}
+
+// appendStepSummary appends the markdown to the file GitHub Actions shows as the job's
+// summary.
+func appendStepSummary(c *reports.Comparison) error {
+	path := os.Getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		fmt.Fprintln(os.Stderr, "wfbench: --github: GITHUB_STEP_SUMMARY is not set (not in GitHub Actions?): nothing appended")
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("--github: %w", err)
+	}
+	if err := reports.WriteCompareMarkdown(f, c); err != nil {
+		f.Close()
+		return fmt.Errorf("--github: %w", err)
+	}
+	return f.Close()
+}
+
+// measurePair measures scenarios A and B interleaved and writes each side's result
+// into --out/a and --out/b.
+func measurePair(cmd *cobra.Command, args, setA, setB []string, quick bool, rf *reportFlags) (*reports.Result, *reports.Result, []string, error) {
+	var scs [2]*scenarios.Scenario
+	for i, sets := range [][]string{setA, setB} {
+		sc, err := scenarios.Load(args[i])
+		if err != nil {
+			return nil, nil, nil, usageErr(err)
+		}
+		if err := applySets(cmd, sc, sets, quick); err != nil {
+			return nil, nil, nil, err
+		}
+		scs[i] = sc
+	}
+	labels := []string{"A " + args[0], "B " + args[1]}
+	if len(setA) > 0 {
+		labels[0] += " (" + strings.Join(setA, " ") + ")"
+	}
+	if len(setB) > 0 {
+		labels[1] += " (" + strings.Join(setB, " ") + ")"
+	}
+	opts, view := rf.options(cmd)
+	results, err := scenarios.RunPair(cmd.Context(), scs, quick, rf.count, opts, func(side, i, n int, cfg scenarios.RunConfig, rep int) {
+		view.start(fmt.Sprintf("[%d/%d] %s: %s #%d", i, n, string("AB"[side]), cfg.Name, rep))
+	})
+	out := rf.out
+	if out == "" {
+		out = freeDir(filepath.Join("reports", "compare-"+newResult().StartedAt.Format("20060102-150405")))
+	}
+	var res [2]*reports.Result
+	for i := range res {
+		res[i] = newResult()
+		res[i].Runs = results[i].Runs
+		res[i].Scenario, res[i].Expectations, res[i].Estimates = results[i].Scenario, results[i].Expectations, results[i].Estimates
+		if len(res[i].Runs) > 0 {
+			if _, werr := reports.WriteAll(filepath.Join(out, string("ab"[i])), res[i]); werr != nil {
+				return nil, nil, nil, &exitError{exitEnvironment, werr}
+			}
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "wrote A's result to %s/a and B's to %s/b\n", out, out)
+	if err != nil {
+		code := exitEnvironment
+		if cmd.Context().Err() != nil {
+			code = exitInterrupted
+		}
+		return nil, nil, nil, &exitError{code, err}
+	}
+	return res[0], res[1], labels, nil
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wfbench/wfbench/reports"
+)
+
+func newReportCmd() *cobra.Command {
+	var formats []string
+	var out string
+	cmd := &cobra.Command{
+		Use:   "report RESULT.json",
+		Short: "Regenerate reports (markdown, HTML, plots, .hgrm) from a result.json alone",
+		Long: `report reads a result.json written by run or scenario run (or merged) and writes its
+reports again: report.md (plots beside it as PNG), report.html (one self-contained file,
+plots inline, works offline), the percentile-spectrum and throughput plots as PNG and
+SVG, and one HdrHistogram .hgrm percentile file per run and timing point.`,
+		Example: `  wfbench report reports/20261127-101500/result.json
+  wfbench report result.json --format html -o /tmp/share
+  wfbench report merge driver1/result.json driver2/result.json -o merged.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fs, err := parseFormats(formats)
+			if err != nil {
+				return usageErr(err)
+			}
+			res, err := reports.ReadJSON(args[0])
+			if err != nil {
+				return usageErr(err)
+			}
+			if out == "" {
+				out = filepath.Dir(args[0])
+			}
+			files, err := reports.WriteReports(out, res, fs)
+			if err != nil {
+				return &exitError{exitEnvironment, err}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&formats, "format", []string{"all"}, "formats to write: "+strings.Join(reports.Formats, ", ")+" or all (comma-separated or repeated)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (default: the result's own folder)")
+	cmd.AddCommand(newReportMergeCmd())
+	return cmd
+}
+
+func parseFormats(in []string) ([]string, error) {
+	var out []string
+	for _, f := range in {
+		switch {
+		case f == "all":
+			out = append(out, reports.Formats...)
+		case slices.Contains(reports.Formats, f):
+			out = append(out, f)
+		default:
+			return nil, fmt.Errorf("--format %q: accepted values are %s, all", f, strings.Join(reports.Formats, ", "))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func newReportMergeCmd() *cobra.Command {
+	var out string
+	var withReports bool
+	cmd := &cobra.Command{
+		Use:   "merge RESULT.json RESULT.json... -o MERGED.json",
+		Short: "Merge the results of several drivers that loaded one system at the same time",
+		Long: `merge adds up runs of the same name (and repetition) from several result.json files:
+histograms merge (percentiles are recomputed from them), job counts and throughputs
+add up, durations take the longest. Runs found in one file only are kept as they are.`,
+		Example: `  wfbench report merge a/result.json b/result.json -o merged/result.json --reports`,
+		Args:    cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageErr(fmt.Errorf("-o MERGED.json is required"))
+			}
+			var results []*reports.Result
+			for _, a := range args {
+				r, err := reports.ReadJSON(a)
+				if err != nil {
+					return usageErr(err)
+				}
+				results = append(results, r)
+			}
+			merged, err := reports.Merge(args, results...)
+			if err != nil {
+				return usageErr(err)
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return &exitError{exitEnvironment, err}
+			}
+			if err := reports.WriteJSON(out, merged); err != nil {
+				return &exitError{exitEnvironment, err}
+			}
+			n := 1
+			if withReports {
+				files, err := reports.WriteReports(filepath.Dir(out), merged, reports.Formats)
+				if err != nil {
+					return &exitError{exitEnvironment, err}
+				}
+				n += len(files)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "merged %d results (%d runs) into %s; wrote %d files\n", len(args), len(merged.Runs), out, n)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "merged result file (required)")
+	cmd.Flags().BoolVar(&withReports, "reports", false, "also write every report beside it")
+	return cmd
+}
+
+// parseFraction reads "10%" or "0.1" as 0.1.
+func parseFraction(flag, s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	if pct {
+		v /= 100
+	}
+	if err != nil || v < 0 || v != v {
+		return 0, fmt.Errorf("%s %q: accepted is a percentage or a fraction of 0 or more, e.g. 10%% or 0.1", flag, s)
+	}
+	return v, nil
+}
+
+var pctSuffix = regexp.MustCompile(`[_ .-](p50|p99|p99\.9)$`)
+
+// parseThreshold reads "METRIC=LIMIT", e.g. "enqueue p99=20%" or "enqueue_p99=20%".
+func parseThreshold(s string) (string, float64, error) {
+	i := strings.LastIndex(s, "=")
+	if i <= 0 {
+		return "", 0, fmt.Errorf("--threshold %q: accepted form is METRIC=LIMIT, e.g. \"enqueue p99=20%%\"; metrics: %s", s, strings.Join(reports.CompareMetricNames(), ", "))
+	}
+	name := strings.TrimSpace(s[:i])
+	name = pctSuffix.ReplaceAllString(name, " $1")
+	v, err := parseFraction("--threshold "+name, s[i+1:])
+	return name, v, err
+}

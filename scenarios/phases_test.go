@@ -1,0 +1,113 @@
+package scenarios
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wfbench/wfbench/netem"
+)
+
+func phaseLink(t *testing.T) *netem.Link {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	px := netem.NewProxies()
+	t.Cleanup(px.Close)
+	l, err := px.Open(netem.Spec{Name: netem.ClientAPI}, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// waitImposed polls until the link carries want (bounded), returning whether it did.
+func waitImposed(l *netem.Link, want netem.Condition) bool {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if c, ok := l.Imposed(); ok && c == want {
+			return true
+		}
+	}
+	return false
+}
+
+// A phase at 0 s fires as the phaser starts, every time.
+func TestPhaseAtZeroApplies(t *testing.T) {
+	l := phaseLink(t)
+	cond := netem.Condition{Latency: time.Second}
+	for i := range 50 {
+		p := startPhases([]Phase{{Link: netem.ClientAPI, Condition: cond}, {Link: netem.ClientAPI, At: time.Hour, Condition: cond}},
+			map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+		ok := waitImposed(l, cond)
+		rec := p.stop()
+		if !ok || rec[0].AppliedAtS == nil || rec[0].LiftedAtS == nil || rec[1].AppliedAtS != nil {
+			t.Fatalf("iteration %d: imposed %v, record %+v", i, ok, rec)
+		}
+		if _, still := l.Imposed(); still {
+			t.Fatalf("iteration %d: stop left the condition on the link", i)
+		}
+	}
+}
+
+// A phase lifts its link only while it is the phase imposed there: a late lift of the
+// phase before leaves the next one in place.
+func TestPhaseLiftOnlyItsOwn(t *testing.T) {
+	l := phaseLink(t)
+	a, b := netem.Condition{Latency: 100 * time.Millisecond}, netem.Condition{Latency: 500 * time.Millisecond}
+	p := startPhases([]Phase{{Link: netem.ClientAPI, Condition: a}, {Link: netem.ClientAPI, At: 20 * time.Millisecond, Condition: b}},
+		map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+	defer p.stop()
+	if !waitImposed(l, b) {
+		t.Fatal("the second phase never took the link")
+	}
+	p.mu.Lock()
+	p.lift(0) // the first phase's lift, arriving late
+	p.mu.Unlock()
+	if c, ok := l.Imposed(); !ok || c != b {
+		t.Errorf("after the first phase's late lift the link carries %v (imposed %v), want the second phase's %v", c, ok, b)
+	}
+	rec := p.stop()
+	if rec[1].LiftedAtS == nil {
+		t.Errorf("second phase not lifted by stop: %+v", rec[1])
+	}
+}
+
+func TestPhaseValidation(t *testing.T) {
+	base := Default()
+	cases := []struct {
+		phases []Phase
+		want   string
+	}{
+		{[]Phase{{Link: "client-api", For: time.Second, Condition: netem.Condition{Latency: time.Second}},
+			{Link: "client-api", At: 500 * time.Millisecond, For: time.Second, Condition: netem.Condition{Latency: time.Second}}}, "overlaps phase 1"},
+		{[]Phase{{Link: "client-api", Condition: netem.Condition{Latency: time.Second}},
+			{Link: "client-api", At: time.Hour, Condition: netem.Condition{Latency: time.Second}}}, "overlaps phase 1"},
+		{[]Phase{{Link: "client-api", Condition: netem.Condition{Fault: "down"}}}, "fault down needs for"},
+		{[]Phase{{Link: "nowhere", For: time.Second, Condition: netem.Condition{Latency: time.Second}}}, `link "nowhere"`},
+	}
+	for _, c := range cases {
+		cfg := base
+		cfg.Phases = c.phases
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.phases, err, c.want)
+		}
+	}
+	cfg := base
+	cfg.Jobs, cfg.Duration = 0, 2*time.Second
+	cfg.Phases = []Phase{{Link: "client-api", At: 3 * time.Second, For: time.Second, Condition: netem.Condition{Latency: time.Second}}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "not within the run's duration") {
+		t.Errorf("phase after the duration: %v", err)
+	}
+	// Back to back on one link, or at once on two links: fine.
+	cfg = base
+	cfg.Phases = []Phase{{Link: "client-api", For: time.Second, Condition: netem.Condition{Latency: time.Second}},
+		{Link: "client-api", At: time.Second, For: time.Second, Condition: netem.Condition{Fault: "reset"}},
+		{Link: "worker-faktory", For: time.Second, Condition: netem.Condition{Latency: time.Second}}}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("back-to-back phases: %v", err)
+	}
+}
