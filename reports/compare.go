@@ -70,6 +70,9 @@ type CompareOptions struct {
 	Thresholds map[string]float64
 	// Alpha is the significance level with repetitions (default 0.05).
 	Alpha float64
+	// MinDeltaMS: latency changes smaller than this are not changes (a sub-millisecond
+	// pickup that moves from 0.02 to 0.12 ms is +500% and nothing).
+	MinDeltaMS float64
 }
 
 // Verdicts.
@@ -97,7 +100,8 @@ type MetricDelta struct {
 	CandCI  []float64 `json:"candidate_ci,omitempty"`
 	P       *float64  `json:"p,omitempty"` // U-test p-value, with repetitions on both sides
 	Verdict string    `json:"verdict"`
-	Limit   float64   `json:"limit"` // the regression threshold applied
+	Note    string    `json:"note,omitempty"` // e.g. too few repetitions to tell
+	Limit   float64   `json:"limit"`          // the regression threshold applied
 }
 
 // Comparison is a whole compare.
@@ -106,7 +110,9 @@ type Comparison struct {
 	Candidate string        `json:"candidate"`
 	Deltas    []MetricDelta `json:"deltas"`
 	// Unmatched lists runs found on one side only.
-	Unmatched   []string `json:"unmatched,omitempty"`
+	Unmatched []string `json:"unmatched,omitempty"`
+	// Warnings: matched runs whose configurations differ (the change may be theirs).
+	Warnings    []string `json:"warnings,omitempty"`
 	Regressions int      `json:"regressions"`
 	Alpha       float64  `json:"alpha"`
 }
@@ -123,16 +129,34 @@ func Compare(base, cand *Result, baseName, candName string, opt CompareOptions) 
 	}
 	c := &Comparison{Base: baseName, Candidate: candName, Alpha: opt.Alpha}
 	bg, cg := runGroups(base.Runs), runGroups(cand.Runs)
+	// Two sides with the same number of runs none of which match by name or
+	// configuration (one scenario measured under two settings) pair up in order.
+	byPosition := len(bg) == len(cg) && !slices.ContainsFunc(bg, func(b *runGroup) bool { return findGroup(cg, b) != nil })
+	if byPosition {
+		c.Warnings = append(c.Warnings, "no run matches by name or configuration: runs are paired in order")
+	}
 	used := map[string]bool{}
-	for _, b := range bg {
+	for k, b := range bg {
 		other := findGroup(cg, b)
+		if byPosition {
+			other = cg[k]
+		}
 		if other == nil {
 			c.Unmatched = append(c.Unmatched, "only in "+baseName+": "+b.name)
 			continue
 		}
 		used[other.name] = true
+		label := b.name
+		if other.name != b.name {
+			label = b.name + " vs " + other.name
+		}
+		if diff := configDiff(&b.runs[0].Config, &other.runs[0].Config); diff != "" {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: the configurations differ (%s): the change may be theirs", label, diff))
+		}
 		for _, m := range CompareMetrics {
-			c.Deltas = append(c.Deltas, compareOne(b, other, m, opt))
+			d := compareOne(b, other, m, opt)
+			d.Run = label
+			c.Deltas = append(c.Deltas, d)
 		}
 	}
 	for _, g := range cg {
@@ -236,10 +260,16 @@ func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta
 	case d.Delta == 0:
 		d.Verdict = VerdictSame
 		return d
+	case m.Unit == "ms" && math.Abs(d.Cand-d.Base) < opt.MinDeltaMS:
+		d.Verdict = VerdictNotSignficant
+		return d
 	case len(bv) > 1 && len(cv) > 1:
 		cmp := benchmath.AssumeNothing.Compare(bs, cs)
 		p := cmp.P
 		d.P = &p
+		if len(cmp.Warnings) > 0 {
+			d.Note = cmp.Warnings[0].Error()
+		}
 		if math.IsNaN(p) || p > opt.Alpha {
 			d.Verdict = VerdictNotSignficant
 			return d
@@ -304,6 +334,9 @@ func (c *Comparison) rows(all bool) [][]string {
 		if d.Verdict == VerdictRegression {
 			verdict = fmt.Sprintf("REGRESSION (limit %s)", fmtPct(d.Limit))
 		}
+		if d.Note != "" {
+			verdict += " (" + d.Note + ")"
+		}
 		rows = append(rows, []string{d.Run, d.Metric, fmtCompareValue(d.Base, d.BaseCI, d.Unit), fmtCompareValue(d.Cand, d.CandCI, d.Unit), FormatDelta(d.Delta), p, verdict})
 	}
 	return rows
@@ -321,7 +354,41 @@ func (c *Comparison) headline() string {
 			names = append(names, fmt.Sprintf("%s %s %s", d.Run, d.Metric, FormatDelta(d.Delta)))
 		}
 	}
-	return fmt.Sprintf("%d regressions: %s against %s: %s.", c.Regressions, c.Candidate, c.Base, strings.Join(names, "; "))
+	if len(names) > 6 {
+		names = append(names[:6], fmt.Sprintf("and %d more", len(names)-6))
+	}
+	return fmt.Sprintf("%s: %s against %s: %s.", plural(c.Regressions, "regression"), c.Candidate, c.Base, strings.Join(names, "; "))
+}
+
+// configDiff lists the configuration fields that differ, "jobs 200 → 1000, ...".
+func configDiff(a, b *Config) string {
+	fa, fb := map[string]string{}, map[string]string{}
+	forEachConfigField(a, func(n, v string) { fa[n] = v })
+	forEachConfigField(b, func(n, v string) { fb[n] = v })
+	var parts []string
+	seen := map[string]bool{}
+	forEach := func(m map[string]string) {
+		for n := range m {
+			if seen[n] || n == "worker_concurrency" { // derived: tuned sizes itself
+				continue
+			}
+			seen[n] = true
+			if fa[n] != fb[n] {
+				parts = append(parts, fmt.Sprintf("%s %s → %s", n, orDash(fa[n]), orDash(fb[n])))
+			}
+		}
+	}
+	forEach(fa)
+	forEach(fb)
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // WriteCompareMarkdown writes the comparison as GitHub markdown (for a pull request or
@@ -336,7 +403,7 @@ func WriteCompareMarkdown(w io.Writer, c *Comparison) error {
 	} else {
 		b.WriteString(mdTable(compareHeader, "llrrrll", rows))
 	}
-	for _, u := range c.Unmatched {
+	for _, u := range append(slices.Clone(c.Warnings), c.Unmatched...) {
 		fmt.Fprintf(&b, "- %s\n", u)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -348,19 +415,26 @@ func WriteCompareText(w io.Writer, c *Comparison) error {
 	var b strings.Builder
 	fmt.Fprintln(&b, c.headline())
 	rows := c.rows(false)
+	if len(rows) == 0 {
+		b.WriteString("Every metric is the same on both sides.\n")
+	}
 	widths := make([]int, len(compareHeader))
 	for _, r := range append([][]string{compareHeader}, rows...) {
 		for i, cell := range r {
 			widths[i] = max(widths[i], len([]rune(cell)))
 		}
 	}
-	for _, r := range append([][]string{compareHeader}, rows...) {
-		for i, cell := range r {
-			fmt.Fprintf(&b, "%-*s  ", widths[i], cell)
+	for k, r := range append([][]string{compareHeader}, rows...) {
+		if k == 0 && len(rows) == 0 {
+			continue
 		}
-		b.WriteString("\n")
+		var line strings.Builder
+		for i, cell := range r {
+			fmt.Fprintf(&line, "%-*s  ", widths[i], cell)
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
 	}
-	for _, u := range c.Unmatched {
+	for _, u := range append(slices.Clone(c.Warnings), c.Unmatched...) {
 		fmt.Fprintf(&b, "%s\n", u)
 	}
 	_, err := io.WriteString(w, b.String())

@@ -166,11 +166,19 @@ func TestCompareMatching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Deltas[0].Run != "a" || len(c.Unmatched) != 1 || !strings.Contains(c.Unmatched[0], "only in base: b") {
+	if c.Deltas[0].Run != "a vs renamed a" || len(c.Unmatched) != 1 || !strings.Contains(c.Unmatched[0], "only in base: b") {
 		t.Errorf("deltas for %q, unmatched %v", c.Deltas[0].Run, c.Unmatched)
 	}
-	if _, err := Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{}); err == nil {
-		t.Error("no matching run: want an error")
+	if _, err := Compare(resultOf(a, b), resultOf(renamed, renamed), "base", "cand", CompareOptions{}); err != nil {
+		t.Errorf("a partial match: %v", err)
+	}
+	// No match at all but as many runs on each side: paired in order, and said so.
+	c, err = Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{})
+	if err != nil || c.Deltas[0].Run != "b vs renamed a" || !strings.Contains(strings.Join(c.Warnings, " "), "paired in order") {
+		t.Errorf("paired by position: %v %+v", err, c)
+	}
+	if _, err := Compare(resultOf(b), resultOf(renamed, rttRun(t, "c", 9, 0, 0)), "base", "cand", CompareOptions{}); err == nil {
+		t.Error("no matching run and different counts: want an error")
 	}
 	if _, err := Compare(resultOf(a), resultOf(a), "", "", CompareOptions{Thresholds: map[string]float64{"p99": 1}}); err == nil || !strings.Contains(err.Error(), "throughput") {
 		t.Errorf("unknown metric threshold: %v", err)

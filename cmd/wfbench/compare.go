@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/scenarios"
 )
@@ -19,6 +20,7 @@ var compareFormats = []string{"text", "md", "json"}
 func newCompareCmd() *cobra.Command {
 	var (
 		maxReg     string
+		minDelta   string
 		thresholds []string
 		format     string
 		github     bool
@@ -55,6 +57,11 @@ Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
 			var err error
 			if opt.MaxRegression, err = parseFraction("--max-regression", maxReg); err != nil {
 				errs = append(errs, err)
+			}
+			if d, err := netem.ParseDuration(minDelta); err != nil {
+				errs = append(errs, fmt.Errorf("--min-delta %q: accepted is a duration, e.g. 500us or 2ms", minDelta))
+			} else {
+				opt.MinDeltaMS = float64(d) / 1e6
 			}
 			for _, t := range thresholds {
 				name, v, err := parseThreshold(t)
@@ -125,6 +132,7 @@ Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
 	fs := cmd.Flags()
 	fs.StringVar(&maxReg, "max-regression", "0%", "largest change for the worse that is not a regression, e.g. 10% (0%: any significant worsening)")
 	fs.StringArrayVar(&thresholds, "threshold", nil, `per-metric limit METRIC=LIMIT, e.g. "enqueue p99=25%" or lost=0 (a point alone covers its percentiles; repeatable)`)
+	fs.StringVar(&minDelta, "min-delta", "500us", "latency changes smaller than this are no change (noise at the timer's resolution)")
 	fs.StringVar(&format, "format", "text", "output: text | md | json")
 	fs.BoolVar(&github, "github", false, "also append the markdown to $GITHUB_STEP_SUMMARY")
 	fs.Float64Var(&alpha, "alpha", 0.05, "significance level with repetitions")

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wfbench/wfbench/reports"
+)
+
+// runTo measures a small run into dir and returns its result.json path.
+func runTo(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	args = append([]string{"run", "--jobs", "20", "--progress", "none", "-o", dir}, args...)
+	if code, out, msg := wfbench(t, args...); code != 0 {
+		t.Fatalf("%v: exit %d: %s\n%s", args, code, msg, out)
+	}
+	return filepath.Join(dir, "result.json")
+}
+
+// Measured at 2 ms and at 20 ms under one name: compare a result with itself exits 0,
+// the slower one against the faster exits 1 naming the regressed metrics; merge adds
+// the two; report regenerates every format from result.json alone.
+func TestCompareMergeReport(t *testing.T) {
+	tmp := t.TempDir()
+	fast := runTo(t, filepath.Join(tmp, "fast"), "--rtt", "2ms", "--name", "enqueue")
+	slow := runTo(t, filepath.Join(tmp, "slow"), "--rtt", "20ms", "--name", "enqueue")
+
+	if code, out, msg := wfbench(t, "compare", fast, fast); code != 0 || !strings.Contains(out, "No regression") {
+		t.Errorf("compare with itself: exit %d %s\n%s", code, msg, out)
+	}
+	code, out, msg := wfbench(t, "compare", fast, slow, "--max-regression", "10%", "--format", "md")
+	if code != exitCheckFailed || !strings.Contains(msg, "regressions beyond the limit") {
+		t.Fatalf("20 ms against 2 ms: exit %d (%s), want 1\n%s", code, msg, out)
+	}
+	for _, want := range []string{"enqueue throughput -", "enqueue enqueue p50 +", "| enqueue | throughput |", "REGRESSION (limit 10.0%)", "the configurations differ (rtt_ms 2 → 20)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	// --github appends the same markdown to the step summary.
+	summary := filepath.Join(tmp, "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	if code, _, _ := wfbench(t, "compare", fast, slow, "--max-regression", "10%", "--github"); code != exitCheckFailed {
+		t.Errorf("--github: exit %d", code)
+	}
+	if b, err := os.ReadFile(summary); err != nil || !strings.Contains(string(b), "## wfbench compare") {
+		t.Errorf("step summary: %v %q", err, b)
+	}
+	// A limit wide enough for the whole change: no regression.
+	if code, _, msg := wfbench(t, "compare", fast, slow, "--max-regression", "10000%"); code != 0 {
+		t.Errorf("--max-regression 10000%%: exit %d %s", code, msg)
+	}
+	for _, bad := range [][]string{
+		{"compare", fast, slow, "--max-regression", "ten"},
+		{"compare", fast, slow, "--threshold", "latency=5%"},
+		{"compare", fast, slow, "--format", "xml"},
+		{"compare", fast, filepath.Join(tmp, "missing.json")},
+		{"compare", fast, slow, "--set-b", "rtt=1ms"},
+	} {
+		if code, _, msg := wfbench(t, bad...); code != exitUsage {
+			t.Errorf("%v: exit %d (%s), want 2", bad[3:], code, msg)
+		}
+	}
+
+	merged := filepath.Join(tmp, "merged", "result.json")
+	if code, _, msg := wfbench(t, "report", "merge", fast, slow, "-o", merged, "--reports"); code != 0 {
+		t.Fatalf("merge: exit %d %s", code, msg)
+	}
+	m, err := reports.ReadJSON(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Runs) != 1 || m.Runs[0].Jobs.Accepted != 40 || m.Runs[0].LatencyMS["enqueue"].Count != 40 {
+		t.Errorf("merged: %d runs, jobs %+v", len(m.Runs), m.Runs[0].Jobs)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "merged", "report.html")); err != nil {
+		t.Errorf("merge --reports: %v", err)
+	}
+
+	out2 := filepath.Join(tmp, "again")
+	if code, _, msg := wfbench(t, "report", slow, "-o", out2, "--format", "html,hgrm"); code != 0 {
+		t.Fatalf("report: exit %d %s", code, msg)
+	}
+	entries, _ := os.ReadDir(out2)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "enqueue.end_to_end.hgrm enqueue.enqueue.hgrm enqueue.pickup.hgrm report.html" {
+		t.Errorf("report --format html,hgrm wrote %s", got)
+	}
+	if code, _, msg := wfbench(t, "report", slow, "--format", "pdf"); code != exitUsage || !strings.Contains(msg, "md, html") {
+		t.Errorf("--format pdf: exit %d %s", code, msg)
+	}
+}
+
+// compare --run measures two configurations interleaved and compares them.
+func TestCompareRun(t *testing.T) {
+	p := writeFile(t, "a.yaml", "name: a\nbase:\n  rtt: 2ms\n  jobs: 20\n")
+	dir := t.TempDir()
+	// Two repetitions a side cannot make any change significant (the U test needs 4),
+	// and compare says so rather than calling it a regression.
+	code, out, msg := wfbench(t, "compare", "--run", p, p, "--set-b", "rtt=20ms", "--count", "2", "-o", dir, "--progress", "lines", "--max-regression", "10%")
+	if code != 0 {
+		t.Fatalf("exit %d (%s), want 0\n%s", code, msg, out)
+	}
+	for _, want := range []string{"[1/4] A: rtt=2ms batch=1 #1", "[2/4] B: rtt=20ms batch=1 #1", "[3/4] A:", "[4/4] B:",
+		"rtt=2ms batch=1 vs rtt=20ms batch=1", "no significant change (need >= 4 samples", "paired in order"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, side := range []string{"a", "b"} {
+		r, err := reports.ReadJSON(filepath.Join(dir, side, "result.json"))
+		if err != nil || len(r.Runs) != 2 {
+			t.Errorf("side %s: %v", side, err)
+		}
+	}
+}
