@@ -77,7 +77,7 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; margin-top: 2rem; border-botto
 .scroll { overflow-x: auto; margin: 0.5rem 0 1rem; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.9rem; }
 th, td { border: 1px solid #8886; padding: 0.25rem 0.5rem; white-space: nowrap; }
-th { background: #8882; }
+th { background: #8882; white-space: normal; vertical-align: bottom; }
 td:first-child { white-space: normal; min-width: 8rem; }
 code { font-size: 0.85em; background: #8882; padding: 0.05rem 0.25rem; border-radius: 3px; }
 figure.plot { margin: 1rem 0; }

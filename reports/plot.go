@@ -23,14 +23,26 @@ type Plot struct {
 	w, h  vg.Length
 }
 
-// Render writes the plot in format "svg" or "png".
+// legendWidth is the column right of each plot that holds its legend: inside the plot
+// a legend of several runs covers the very lines it names.
+const legendWidth = 2.6 * vg.Inch
+
+// Render writes the plot in format "svg" or "png": the chart, its legend beside it.
 func (p *Plot) Render(format string) ([]byte, error) {
-	wt, err := p.plot.WriterTo(p.w, p.h, format)
+	c, err := draw.NewFormattedCanvas(p.w, p.h, format)
 	if err != nil {
 		return nil, fmt.Errorf("plot %s: %w", p.Name, err)
 	}
+	dc := draw.New(c)
+	legend := p.plot.Legend
+	chart := *p.plot
+	chart.Legend = plot.NewLegend()
+	chart.Draw(draw.Crop(dc, vg.Points(8), -legendWidth, 0, 0)) // 8 pt: the first tick label is not cut at the edge
+	legend.Top, legend.Left = true, true
+	legend.YOffs = -p.plot.Title.TextStyle.Height(p.plot.Title.Text) - vg.Points(8)
+	legend.Draw(draw.Crop(dc, p.w-legendWidth+vg.Points(6), 0, 0, 0))
 	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
+	if _, err := c.WriteTo(&b); err != nil {
 		return nil, fmt.Errorf("plot %s as %s: %w", p.Name, format, err)
 	}
 	return b.Bytes(), nil
@@ -67,8 +79,6 @@ func spectrum(res *Result, point string) (*Plot, error) {
 	p.Title.Text = fmt.Sprintf("%s latency by percentile", point)
 	p.X.Label.Text = "percentile"
 	p.Y.Label.Text = "latency (ms)"
-	p.Legend.Top = true
-	p.Legend.Left = true
 	var ticks []plot.Tick
 	for n := 0; n <= maxNines; n++ {
 		ticks = append(ticks, plot.Tick{Value: float64(n), Label: nineLabel(n)})
@@ -125,7 +135,7 @@ func spectrum(res *Result, point string) (*Plot, error) {
 		p.Y.Min = 0
 	}
 	p.Add(plotter.NewGrid())
-	return &Plot{Name: "percentiles-" + strings.ReplaceAll(point, "_", "-"), Title: p.Title.Text, plot: p, w: 8 * vg.Inch, h: 5 * vg.Inch}, nil
+	return &Plot{Name: "percentiles-" + strings.ReplaceAll(point, "_", "-"), Title: p.Title.Text, plot: p, w: 10 * vg.Inch, h: 5 * vg.Inch}, nil
 }
 
 var nineLabels = []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"}
@@ -140,10 +150,9 @@ func spectrumXYs(h *hdrhistogram.Histogram) plotter.XYs {
 	var xys plotter.XYs
 	for x := 0.0; x <= deepest+1e-9; x += 0.02 {
 		pct := 100 * (1 - math.Pow(10, -x))
-		v := float64(h.ValueAtQuantile(pct)) / 1000
-		if x == 0 {
-			v = float64(h.Min()) / 1000 // ValueAtQuantile(0) is 0, not the least value
-		}
+		// ValueAtQuantile reads 0 below the first recorded value's share (at 0% always):
+		// no recorded value is below the minimum.
+		v := float64(max(h.ValueAtQuantile(pct), h.Min())) / 1000
 		xys = append(xys, plotter.XY{X: x, Y: math.Max(v, 0.001)})
 	}
 	xys = append(xys, plotter.XY{X: deepest, Y: math.Max(float64(h.Max())/1000, 0.001)})
@@ -159,7 +168,6 @@ func throughputPlot(res *Result) *Plot {
 	p := plot.New()
 	p.Title.Text = "throughput by run"
 	p.X.Label.Text = "jobs/s"
-	p.Legend.Top = true
 	n := len(res.Runs)
 	enq, done := make(plotter.Values, n), make(plotter.Values, n)
 	names := make([]string, n)
@@ -186,10 +194,10 @@ func throughputPlot(res *Result) *Plot {
 	a.Offset, b.Offset = bw/2, -bw/2
 	p.Add(a, b)
 	p.Legend.Add("enqueue", a)
-	p.Legend.Add("completed (drain when burst)", b)
+	p.Legend.Add("completed (drain, for burst runs)", b)
 	p.NominalY(names...)
 	p.X.Min = 0
 	p.Add(&plotter.Grid{Vertical: draw.LineStyle{Color: color.Gray{Y: 200}, Width: vg.Points(0.5)}})
 	h := vg.Length(math.Max(3, 0.35*float64(n)+1.5)) * vg.Inch
-	return &Plot{Name: "throughput", Title: p.Title.Text, plot: p, w: 8 * vg.Inch, h: h}
+	return &Plot{Name: "throughput", Title: p.Title.Text, plot: p, w: 10 * vg.Inch, h: h}
 }
