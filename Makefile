@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/wfbench
 RUN_ARGS ?= --rtt 100ms --batch 100 --jobs 1000
 
-.PHONY: all setup build run test test-short bench scenarios vet fmt clean
+.PHONY: all setup build run test test-short bench scenarios interop screenshot vet fmt clean
 
 all: build
 
@@ -55,6 +55,21 @@ scenarios: build
 		echo "== scenario $$s --quick"; \
 		./$(BIN) scenario run $$s --quick --progress none -o $(QUICK_OUT)/$$s; \
 	done
+
+# Reads a fresh result's histograms back with HdrHistogram's Java implementation (an
+# independent one; installs a JDK and libhdrhistogram-java when missing): the encoded
+# histograms must give the same percentiles and Java's percentile distribution must be
+# identical to each .hgrm file.
+INTEROP_OUT := reports/interop-$(shell date -u +%Y%m%d-%H%M%S)
+interop: build
+	./$(BIN) run --rtt 5ms --rate 200 --duration 3s --jobs 0 --batch 2 --progress none -o $(INTEROP_OUT)
+	./scripts/hdr-interop.sh $(INTEROP_OUT)
+
+# report.html of a seed --quick result, opened in headless Chromium without network.
+SHOT_OUT := reports/screenshot-$(shell date -u +%Y%m%d-%H%M%S)
+screenshot: build
+	./$(BIN) scenario run seed --quick --progress none -o $(SHOT_OUT) > /dev/null
+	./scripts/html-screenshot.sh $(SHOT_OUT)
 
 clean:
 	rm -rf bin
