@@ -37,18 +37,21 @@ func expectationLine(e Expectation) string {
 	return s
 }
 
-// fmtQuantity formats an estimate's or check's value in its unit.
-func fmtQuantity(v float64, unit string) string {
+// FormatQuantity formats a measured value in its unit ("9.84 jobs/s", "37.7x", "102 ms"):
+// three significant digits or so, whole numbers from 100 on.
+func FormatQuantity(v float64, unit string) string {
 	var s string
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "-"
-	case math.Abs(v) >= 100:
+	case math.Abs(v) >= 100 || v == math.Trunc(v): // counts stay whole
 		s = strconv.FormatFloat(v, 'f', 0, 64)
 	case math.Abs(v) >= 10:
 		s = strconv.FormatFloat(v, 'f', 1, 64)
-	default:
+	case v == 0 || math.Abs(v) >= 0.01:
 		s = strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		s = strconv.FormatFloat(v, 'g', 3, 64)
 	}
 	switch unit {
 	case "":
@@ -58,6 +61,8 @@ func fmtQuantity(v float64, unit string) string {
 	}
 	return s + " " + unit
 }
+
+func fmtQuantity(v float64, unit string) string { return FormatQuantity(v, unit) }
 
 // estimateValue is "9.8 jobs/s" or "250..500 jobs/s".
 func estimateValue(e Estimate) string {

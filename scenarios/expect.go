@@ -587,7 +587,7 @@ func (e *Expectation) Check(runs []reports.Run) reports.Expectation {
 		}
 		pass := compare(v, e.op, e.value)
 		out.Checks = []reports.Check{{Run: name, Value: v, Unit: "x", Pass: pass}}
-		out.Pass, out.Measured = pass, fmt.Sprintf("%s (%s)", fmtValue(v, "x"), name)
+		out.Pass, out.Measured = pass, fmt.Sprintf("%s (%s)", reports.FormatQuantity(v, "x"), name)
 		return out
 	}
 	var worst *reports.Check
@@ -637,7 +637,7 @@ func (e *Expectation) Check(runs []reports.Run) reports.Expectation {
 		return fail(fmt.Errorf("no measured run matches %s", selString(e.left.sel, e.where)))
 	}
 	out.Pass = !slices.ContainsFunc(out.Checks, func(c reports.Check) bool { return !c.Pass })
-	out.Measured = fmt.Sprintf("%s (%s)", fmtValue(worst.Value, worst.Unit), worst.Run)
+	out.Measured = fmt.Sprintf("%s (%s)", reports.FormatQuantity(worst.Value, worst.Unit), worst.Run)
 	if len(out.Checks) > 1 {
 		out.Measured = fmt.Sprintf("worst of %d: %s", len(out.Checks), out.Measured)
 	}
@@ -688,25 +688,6 @@ func partner(groups []*group, g *group, e *Expectation) (*group, error) {
 		return nil, fmt.Errorf("no run to compare %q with: none matches %s with its other settings", g.name, selString(e.right.sel, e.where))
 	}
 	return nil, fmt.Errorf("%d runs match %s for %q; add selectors to pick one", len(found), selString(e.right.sel, e.where), g.name)
-}
-
-func fmtValue(v float64, unit string) string {
-	s := strconv.FormatFloat(v, 'f', -1, 64)
-	switch {
-	case math.Abs(v) >= 100:
-		s = strconv.FormatFloat(v, 'f', 1, 64)
-	case math.Abs(v) >= 1:
-		s = strconv.FormatFloat(v, 'f', 2, 64)
-	case v != 0:
-		s = strconv.FormatFloat(v, 'g', 3, 64)
-	}
-	switch unit {
-	case "":
-		return s
-	case "x":
-		return s + "x"
-	}
-	return s + " " + unit
 }
 
 // MetricNames lists the metrics expectations and estimates accept.

@@ -262,22 +262,22 @@ func TestExpectationCheckAbsolute(t *testing.T) {
 		measured string
 		checks   []bool
 	}{
-		{"p99(enqueue) < 250ms", false, "worst of 3: 300.0 ms (rtt=100ms)", []bool{true, true, false}},
-		{"p99(enqueue) < 350ms", true, "worst of 3: 300.0 ms (rtt=100ms)", []bool{true, true, true}},
-		{"p99(enqueue) <= 0.3s", true, "worst of 3: 300.0 ms (rtt=100ms)", []bool{true, true, true}},
-		{"p99(enqueue) >= 150ms", false, "worst of 3: 100.0 ms (rtt=1ms)", []bool{false, true, true}},
-		{"p99(enqueue) > 50ms", true, "worst of 3: 100.0 ms (rtt=1ms)", []bool{true, true, true}},
-		{"p99(enqueue) < 150ms", false, "worst of 3: 300.0 ms (rtt=100ms)", []bool{true, false, false}},
-		{"p99(enqueue) == 200ms", false, "worst of 3: 100.0 ms (rtt=1ms)", []bool{false, true, false}},
+		{"p99(enqueue) < 250ms", false, "worst of 3: 300 ms (rtt=100ms)", []bool{true, true, false}},
+		{"p99(enqueue) < 350ms", true, "worst of 3: 300 ms (rtt=100ms)", []bool{true, true, true}},
+		{"p99(enqueue) <= 0.3s", true, "worst of 3: 300 ms (rtt=100ms)", []bool{true, true, true}},
+		{"p99(enqueue) >= 150ms", false, "worst of 3: 100 ms (rtt=1ms)", []bool{false, true, true}},
+		{"p99(enqueue) > 50ms", true, "worst of 3: 100 ms (rtt=1ms)", []bool{true, true, true}},
+		{"p99(enqueue) < 150ms", false, "worst of 3: 300 ms (rtt=100ms)", []bool{true, false, false}},
+		{"p99(enqueue) == 200ms", false, "worst of 3: 100 ms (rtt=1ms)", []bool{false, true, false}},
 		{"lost == 0", true, "worst of 3: 0 (rtt=1ms)", []bool{true, true, true}},
-		{"accepted >= 100", true, "worst of 3: 100.0 (rtt=1ms)", []bool{true, true, true}},
+		{"accepted >= 100", true, "worst of 3: 100 (rtt=1ms)", []bool{true, true, true}},
 		// Selectors and where restrict the runs checked.
-		{"p99(enqueue, rtt=0.1s) < 350ms", true, "300.0 ms (rtt=100ms)", []bool{true}},
-		{"p99(enqueue, rtt=100ms) < 250ms", false, "300.0 ms (rtt=100ms)", []bool{false}},
-		{"p99(enqueue) < 250ms where rtt=1ms", true, "100.0 ms (rtt=1ms)", []bool{true}},
+		{"p99(enqueue, rtt=0.1s) < 350ms", true, "300 ms (rtt=100ms)", []bool{true}},
+		{"p99(enqueue, rtt=100ms) < 250ms", false, "300 ms (rtt=100ms)", []bool{false}},
+		{"p99(enqueue) < 250ms where rtt=1ms", true, "100 ms (rtt=1ms)", []bool{true}},
 		// A setting the runs share but no param names: read from the recorded config.
-		{"p99(enqueue, jobs=1000, batch=1) < 350ms", true, "worst of 3: 300.0 ms (rtt=100ms)", []bool{true, true, true}},
-		{"efficiency >= 90%", true, "worst of 3: 0.9 (rtt=1ms)", []bool{true, true, true}},
+		{"p99(enqueue, jobs=1000, batch=1) < 350ms", true, "worst of 3: 300 ms (rtt=100ms)", []bool{true, true, true}},
+		{"efficiency >= 90%", true, "worst of 3: 0.90 (rtt=1ms)", []bool{true, true, true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -370,7 +370,7 @@ func TestExpectationCheckRelative(t *testing.T) {
 	}
 
 	got = check(t, "throughput(batch=100) >= 10x throughput(batch=1) where rtt=100ms", runs)
-	if got.Error != "" || !got.Pass || len(got.Checks) != 1 || got.Measured != "42.11x (rtt=100ms batch=100 vs rtt=100ms batch=1)" {
+	if got.Error != "" || !got.Pass || len(got.Checks) != 1 || got.Measured != "42.1x (rtt=100ms batch=100 vs rtt=100ms batch=1)" {
 		t.Errorf("where rtt=100ms: %+v", got)
 	}
 	// The factor applies to the right side: 2000 <= 7 × 300 and 400 <= 7 × 9.5 is false.
@@ -463,7 +463,7 @@ func TestExpectationCheckRatio(t *testing.T) {
 	got := check(t, "throughput(rtt=1ms, batch=1) / throughput(rtt=100ms, batch=1) >= 10", runs)
 	want := reports.Check{Run: "rtt=1ms batch=1 / rtt=100ms batch=1", Value: 300 / 9.5, Unit: "x", Pass: true}
 	if got.Error != "" || !got.Pass || !slices.Equal(got.Checks, []reports.Check{want}) ||
-		got.Measured != "31.58x (rtt=1ms batch=1 / rtt=100ms batch=1)" {
+		got.Measured != "31.6x (rtt=1ms batch=1 / rtt=100ms batch=1)" {
 		t.Errorf("ratio: %+v", got)
 	}
 	if got := check(t, "throughput(rtt=1ms, batch=1) / throughput(rtt=100ms, batch=1) >= 40", runs); got.Error != "" || got.Pass {
