@@ -220,3 +220,18 @@ func TestMerge(t *testing.T) {
 		t.Error("merging another schema: want an error")
 	}
 }
+
+// A metric one side did not measure is "not measured", never a regression.
+func TestCompareNotMeasured(t *testing.T) {
+	base := rttRun(t, "a", 20, 0, 0)
+	cand := rttRun(t, "a", 20, 0, 0)
+	delete(cand.LatencyMS, PointPickup)
+	delete(cand.Histograms, PointPickup)
+	c, err := Compare(resultOf(base), resultOf(cand), "", "", CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := verdicts(c); v["pickup p50"] != VerdictMissing || v["enqueue p50"] != VerdictSame || c.Regressions != 0 {
+		t.Errorf("verdicts %v, %d regressions", v, c.Regressions)
+	}
+}
