@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -116,7 +117,7 @@ func scenarioResult(t *testing.T) *Result {
 	for rep := 1; rep <= 2; rep++ {
 		for _, r := range res.Runs {
 			r.Repetition = rep
-			r.Params = map[string]string{"rtt": fmtNum(r.Config.RTTMS) + "ms"}
+			r.Params = map[string]string{"rtt": fmtNum(r.Config.RTTMS) + "ms", "batch": fmt.Sprint(r.Config.Batch), "rate": fmtNum(r.Config.RatePerS)}
 			r.Links = append([]Link(nil), r.Links...)
 			r.Links[0].BytesUp, r.Links[0].BytesDown = 180000, 95000
 			runs = append(runs, r)

@@ -414,7 +414,7 @@ func comparisons(all []Run) []string {
 	for i := range runs {
 		for j := i + 1; j < len(runs); j++ {
 			a, b := &runs[i], &runs[j]
-			field, av, bv, ok := singleDifference(&a.Config, &b.Config)
+			field, av, bv, ok := runDifference(a, b)
 			if !ok {
 				continue
 			}
@@ -460,6 +460,28 @@ func times(r float64, up, down string) string {
 		return fmt.Sprintf("%.0fx %s", r, word)
 	}
 	return fmt.Sprintf("%.2fx %s", r, word)
+}
+
+// runDifference is the one setting two runs differ in: by their scenario parameters
+// when both have them (the settings the scenario varies; derived ones such as tuned's
+// slot count or its ACK mode follow from those), else by their configurations.
+func runDifference(a, b *Run) (field, av, bv string, ok bool) {
+	if len(a.Params) == 0 || len(b.Params) == 0 {
+		return singleDifference(&a.Config, &b.Config)
+	}
+	n := 0
+	for k := range a.Params {
+		if _, shared := b.Params[k]; !shared {
+			return "", "", "", false
+		}
+	}
+	for k, v := range a.Params {
+		if b.Params[k] != v {
+			n++
+			field, av, bv = k, v, b.Params[k]
+		}
+	}
+	return field, av, bv, n == 1 && len(a.Params) == len(b.Params)
 }
 
 // singleDifference reports the one Config field where a and b differ, with both values

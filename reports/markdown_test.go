@@ -129,3 +129,20 @@ func firstDiff(want, got string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Runs of a scenario compare by the settings the scenario varies: tuned against fixed
+// differs in poll alone, although tuned also sizes its slots and pipelines its ACKs.
+func TestRunDifferenceByParams(t *testing.T) {
+	fixed := Run{Config: Config{Poll: "fixed", WorkerConcurrency: 50, AckMode: "sync"}, Params: map[string]string{"rtt": "100ms", "poll": "fixed"}}
+	tuned := Run{Config: Config{Poll: "tuned", WorkerConcurrency: 127, AckMode: "pipelined"}, Params: map[string]string{"rtt": "100ms", "poll": "tuned"}}
+	if f, a, b, ok := runDifference(&fixed, &tuned); !ok || f != "poll" || a != "fixed" || b != "tuned" {
+		t.Errorf("runDifference = %s %s %s %v, want poll fixed tuned", f, a, b, ok)
+	}
+	if _, _, _, ok := singleDifference(&fixed.Config, &tuned.Config); ok {
+		t.Error("by configuration alone they differ in three fields")
+	}
+	tuned.Params["rtt"] = "1ms"
+	if _, _, _, ok := runDifference(&fixed, &tuned); ok {
+		t.Error("two parameters differ: no single difference")
+	}
+}
