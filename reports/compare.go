@@ -21,7 +21,14 @@ type compareMetric struct {
 	Name         string
 	Unit         string
 	HigherBetter bool
-	get          func(r *Run) (float64, bool)
+	// Count: a job count, taken as the worst repetition (one repetition that lost jobs
+	// is not outvoted by four that did not) and compared without a significance test.
+	Count bool
+	get   func(r *Run) (float64, bool)
+}
+
+func countMetric(name string, f func(Jobs) int) compareMetric {
+	return compareMetric{Name: name, Count: true, get: func(r *Run) (float64, bool) { return float64(f(r.Jobs)), true }}
 }
 
 func latencyMetric(point, pct string, f func(Percentiles) float64) compareMetric {
@@ -48,7 +55,10 @@ var CompareMetrics = []compareMetric{
 	latencyMetric(PointEndToEnd, "p50", func(p Percentiles) float64 { return p.P50 }),
 	latencyMetric(PointEndToEnd, "p99", func(p Percentiles) float64 { return p.P99 }),
 	latencyMetric(PointEndToEnd, "p99.9", func(p Percentiles) float64 { return p.P999 }),
-	{Name: "lost", get: func(r *Run) (float64, bool) { return float64(r.Jobs.Lost), true }},
+	countMetric("lost", func(j Jobs) int { return j.Lost }),
+	countMetric("failed", func(j Jobs) int { return j.Failed }),
+	countMetric("errors", func(j Jobs) int { return j.Errors }),
+	countMetric("duplicated", func(j Jobs) int { return j.Duplicated }),
 }
 
 // CompareMetricNames lists the metric names thresholds may name.
@@ -65,14 +75,23 @@ type CompareOptions struct {
 	// MaxRegression is the largest change for the worse, as a fraction (0.10 = 10%), that
 	// is not a regression; 0 means any significant change for the worse is one.
 	MaxRegression float64
-	// Thresholds override MaxRegression per metric name ("enqueue p99": 0.2). A prefix
-	// names several: "enqueue" covers its p50, p99 and p99.9.
+	// Thresholds override MaxRegression per metric name ("enqueue p99": 0.2). A timing
+	// point alone names its percentiles: "enqueue" covers enqueue p50, p99 and p99.9.
 	Thresholds map[string]float64
 	// Alpha is the significance level with repetitions (default 0.05).
 	Alpha float64
 	// MinDeltaMS: latency changes smaller than this are not changes (a sub-millisecond
 	// pickup that moves from 0.02 to 0.12 ms is +500% and nothing).
 	MinDeltaMS float64
+	// PairInOrder pairs the runs in order when none matches by name or configuration
+	// (compare --run: one scenario measured under two settings).
+	PairInOrder bool
+}
+
+// thresholdCovers reports whether a threshold name applies to a metric: the metric's
+// name, or its first word ("enqueue" for "enqueue p99"; "pickup p99" is not "pickup p99.9").
+func thresholdCovers(name, metric string) bool {
+	return name != "" && (metric == name || strings.HasPrefix(metric, name+" "))
 }
 
 // Verdicts.
@@ -83,6 +102,7 @@ const (
 	VerdictSame          = "no change"
 	VerdictNotSignficant = "no significant change"
 	VerdictMissing       = "not measured"
+	VerdictBelowMinDelta = "below --min-delta"
 )
 
 // MetricDelta is one metric of one run, base against candidate.
@@ -111,7 +131,11 @@ type Comparison struct {
 	Deltas    []MetricDelta `json:"deltas"`
 	// Unmatched lists runs found on one side only.
 	Unmatched []string `json:"unmatched,omitempty"`
-	// Warnings: matched runs whose configurations differ (the change may be theirs).
+	// Missing counts base runs the candidate lacks: a failure (a run that could not be
+	// measured must not pass the gate).
+	Missing int `json:"missing,omitempty"`
+	// Warnings: matched runs whose configurations differ (the change may be theirs),
+	// interrupted runs, pairing in order.
 	Warnings    []string `json:"warnings,omitempty"`
 	Regressions int      `json:"regressions"`
 	Alpha       float64  `json:"alpha"`
@@ -123,35 +147,45 @@ func Compare(base, cand *Result, baseName, candName string, opt CompareOptions) 
 		opt.Alpha = 0.05
 	}
 	for name := range opt.Thresholds {
-		if !slices.ContainsFunc(CompareMetrics, func(m compareMetric) bool { return strings.HasPrefix(m.Name, name) }) {
-			return nil, fmt.Errorf("threshold for %q: no such metric; metrics: %s", name, strings.Join(CompareMetricNames(), ", "))
+		if !slices.ContainsFunc(CompareMetrics, func(m compareMetric) bool { return thresholdCovers(name, m.Name) }) {
+			return nil, fmt.Errorf("threshold for %q: no such metric; metrics: %s (or a timing point alone: enqueue, pickup, end_to_end)", name, strings.Join(CompareMetricNames(), ", "))
 		}
 	}
 	c := &Comparison{Base: baseName, Candidate: candName, Alpha: opt.Alpha}
 	bg, cg := runGroups(base.Runs), runGroups(cand.Runs)
-	// Two sides with the same number of runs none of which match by name or
-	// configuration (one scenario measured under two settings) pair up in order.
-	byPosition := len(bg) == len(cg) && !slices.ContainsFunc(bg, func(b *runGroup) bool { return findGroup(cg, b) != nil })
-	if byPosition {
-		c.Warnings = append(c.Warnings, "no run matches by name or configuration: runs are paired in order")
-	}
-	used := map[string]bool{}
-	for k, b := range bg {
-		other := findGroup(cg, b)
-		if byPosition {
-			other = cg[k]
+	used := map[*runGroup]bool{}
+	pairs := map[*runGroup]*runGroup{}
+	for _, b := range bg {
+		if o := findGroup(cg, b, used); o != nil {
+			pairs[b], used[o] = o, true
 		}
+	}
+	if len(pairs) == 0 && opt.PairInOrder && len(bg) == len(cg) {
+		c.Warnings = append(c.Warnings, "no run matches by name or configuration: runs are paired in order")
+		for k, b := range bg {
+			pairs[b], used[cg[k]] = cg[k], true
+		}
+	}
+	for _, b := range bg {
+		other := pairs[b]
 		if other == nil {
 			c.Unmatched = append(c.Unmatched, "only in "+baseName+": "+b.name)
+			c.Missing++
 			continue
 		}
-		used[other.name] = true
 		label := b.name
 		if other.name != b.name {
 			label = b.name + " vs " + other.name
 		}
 		if diff := configDiff(&b.runs[0].Config, &other.runs[0].Config); diff != "" {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: the configurations differ (%s): the change may be theirs", label, diff))
+		}
+		for side, g := range []*runGroup{b, other} {
+			for _, r := range g.runs {
+				if r.Interrupted {
+					c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %s's repetition %d was interrupted: its figures cover only part of the run", label, []string{baseName, candName}[side], max(r.Repetition, 1)))
+				}
+			}
 		}
 		for _, m := range CompareMetrics {
 			d := compareOne(b, other, m, opt)
@@ -160,7 +194,7 @@ func Compare(base, cand *Result, baseName, candName string, opt CompareOptions) 
 		}
 	}
 	for _, g := range cg {
-		if !used[g.name] {
+		if !used[g] {
 			c.Unmatched = append(c.Unmatched, "only in "+candName+": "+g.name)
 		}
 	}
@@ -194,15 +228,15 @@ func runGroups(runs []Run) []*runGroup {
 	return out
 }
 
-// findGroup matches by name, else by identical configuration.
-func findGroup(gs []*runGroup, b *runGroup) *runGroup {
+// findGroup matches by name, else by identical configuration, among groups not used yet.
+func findGroup(gs []*runGroup, b *runGroup, used map[*runGroup]bool) *runGroup {
 	for _, g := range gs {
-		if g.name == b.name {
+		if g.name == b.name && !used[g] {
 			return g
 		}
 	}
 	for _, g := range gs {
-		if configKey(g.runs[0]) == configKey(b.runs[0]) {
+		if !used[g] && configKey(g.runs[0]) == configKey(b.runs[0]) {
 			return g
 		}
 	}
@@ -219,7 +253,7 @@ func configKey(r *Run) string {
 func (o CompareOptions) limit(metric string) float64 {
 	best, lim := -1, o.MaxRegression
 	for name, v := range o.Thresholds {
-		if strings.HasPrefix(metric, name) && len(name) > best {
+		if thresholdCovers(name, metric) && len(name) > best {
 			best, lim = len(name), v
 		}
 	}
@@ -230,19 +264,24 @@ func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta
 	d := MetricDelta{Run: b.name, Metric: m.Name, Unit: m.Unit, Limit: opt.limit(m.Name)}
 	bv, cv := values(b, m), values(c, m)
 	d.BaseN, d.CandN = len(bv), len(cv)
-	if len(bv) == 0 || len(cv) == 0 {
+	switch {
+	case len(bv) == 0:
 		d.Verdict = VerdictMissing
 		return d
+	case len(cv) == 0:
+		// The base measured it and the candidate did not (nothing accepted, nothing
+		// completed): the worst regression there is.
+		d.Verdict, d.Note = VerdictRegression, "the candidate did not measure it"
+		return d
 	}
-	th := &benchmath.Thresholds{CompareAlpha: opt.Alpha}
-	bs, cs := benchmath.NewSample(bv, th), benchmath.NewSample(cv, th)
-	bsum, csum := benchmath.AssumeNothing.Summary(bs, 0.95), benchmath.AssumeNothing.Summary(cs, 0.95)
-	d.Base, d.Cand = bsum.Center, csum.Center
-	if len(bv) > 1 && !math.IsInf(bsum.Lo, 0) && !math.IsInf(bsum.Hi, 0) {
-		d.BaseCI = []float64{bsum.Lo, bsum.Hi}
-	}
-	if len(cv) > 1 && !math.IsInf(csum.Lo, 0) && !math.IsInf(csum.Hi, 0) {
-		d.CandCI = []float64{csum.Lo, csum.Hi}
+	if m.Count {
+		d.Base, d.Cand = slices.Max(bv), slices.Max(cv)
+	} else {
+		th := &benchmath.Thresholds{CompareAlpha: opt.Alpha}
+		bsum := benchmath.AssumeNothing.Summary(benchmath.NewSample(bv, th), 0.95)
+		csum := benchmath.AssumeNothing.Summary(benchmath.NewSample(cv, th), 0.95)
+		d.Base, d.Cand = bsum.Center, csum.Center
+		d.BaseCI, d.CandCI = finiteCI(bsum), finiteCI(csum)
 	}
 	switch {
 	case d.Base == d.Cand:
@@ -261,19 +300,24 @@ func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta
 		d.Verdict = VerdictSame
 		return d
 	case m.Unit == "ms" && math.Abs(d.Cand-d.Base) < opt.MinDeltaMS:
-		d.Verdict = VerdictNotSignficant
+		d.Verdict = VerdictBelowMinDelta
 		return d
+	case m.Count:
+		// Counts are exact: no test; the worst repetition decides.
 	case len(bv) > 1 && len(cv) > 1:
-		cmp := benchmath.AssumeNothing.Compare(bs, cs)
+		th := &benchmath.Thresholds{CompareAlpha: opt.Alpha}
+		cmp := benchmath.AssumeNothing.Compare(benchmath.NewSample(bv, th), benchmath.NewSample(cv, th))
 		p := cmp.P
 		d.P = &p
-		if len(cmp.Warnings) > 0 {
-			d.Note = cmp.Warnings[0].Error()
+		if minP := uTestMinP(len(bv), len(cv)); minP > opt.Alpha {
+			d.Note = fmt.Sprintf("n=%d+%d cannot reach α=%g: the U test's smallest p is %.3f; measure more repetitions", len(bv), len(cv), opt.Alpha, minP)
 		}
 		if math.IsNaN(p) || p > opt.Alpha {
 			d.Verdict = VerdictNotSignficant
 			return d
 		}
+	default:
+		d.Note = "single runs: no significance test"
 	}
 	switch {
 	case !worse:
@@ -286,6 +330,23 @@ func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta
 	return d
 }
 
+// uTestMinP is the smallest two-sided p-value the Mann-Whitney U test can give for
+// samples of n1 and n2 values (no ties): 2 / C(n1+n2, n1).
+func uTestMinP(n1, n2 int) float64 {
+	c := 1.0
+	for i := 1; i <= n1; i++ {
+		c = c * float64(n2+i) / float64(i)
+	}
+	return math.Min(1, 2/c)
+}
+
+func finiteCI(s benchmath.Summary) []float64 {
+	if math.IsInf(s.Lo, 0) || math.IsInf(s.Hi, 0) || math.IsNaN(s.Lo) {
+		return nil
+	}
+	return []float64{s.Lo, s.Hi}
+}
+
 func values(g *runGroup, m compareMetric) []float64 {
 	var out []float64
 	for _, r := range g.runs {
@@ -296,7 +357,7 @@ func values(g *runGroup, m compareMetric) []float64 {
 	return out
 }
 
-// FormatDelta is "+12.3%", "−4.0%", "0%", or "new" when the base was 0.
+// FormatDelta is "+12.3%", "-4.0%", "0%", or "from 0" when the base was 0.
 func FormatDelta(d float64) string {
 	switch {
 	case math.IsInf(d, 0):
@@ -309,7 +370,7 @@ func FormatDelta(d float64) string {
 
 func fmtCompareValue(v float64, ci []float64, unit string) string {
 	s := fmtQuantity(v, unit)
-	if len(ci) == 2 {
+	if len(ci) == 2 && v != 0 {
 		lo, hi := 0.0, 0.0
 		if v != 0 {
 			lo, hi = (ci[0]-v)/math.Abs(v)*100, (ci[1]-v)/math.Abs(v)*100
@@ -323,7 +384,7 @@ func fmtCompareValue(v float64, ci []float64, unit string) string {
 func (c *Comparison) rows(all bool) [][]string {
 	var rows [][]string
 	for _, d := range c.Deltas {
-		if !all && (d.Verdict == VerdictSame || d.Verdict == VerdictMissing) {
+		if !all && d.Verdict == VerdictSame {
 			continue
 		}
 		p := "-"
@@ -345,8 +406,12 @@ func (c *Comparison) rows(all bool) [][]string {
 var compareHeader = []string{"run", "metric", "base", "candidate", "delta", "significance", "verdict"}
 
 func (c *Comparison) headline() string {
+	missing := ""
+	if c.Missing > 0 {
+		missing = fmt.Sprintf(" %s of %s missing from %s.", plural(c.Missing, "run"), c.Base, c.Candidate)
+	}
 	if c.Regressions == 0 {
-		return fmt.Sprintf("No regression: %s against %s.", c.Candidate, c.Base)
+		return fmt.Sprintf("No regression: %s against %s.%s", c.Candidate, c.Base, missing)
 	}
 	var names []string
 	for _, d := range c.Deltas {
@@ -357,7 +422,7 @@ func (c *Comparison) headline() string {
 	if len(names) > 6 {
 		names = append(names[:6], fmt.Sprintf("and %d more", len(names)-6))
 	}
-	return fmt.Sprintf("%s: %s against %s: %s.", plural(c.Regressions, "regression"), c.Candidate, c.Base, strings.Join(names, "; "))
+	return fmt.Sprintf("%s: %s against %s: %s.%s", plural(c.Regressions, "regression"), c.Candidate, c.Base, strings.Join(names, "; "), missing)
 }
 
 // configDiff lists the configuration fields that differ, "jobs 200 → 1000, ...".
@@ -396,7 +461,7 @@ func orDash(s string) string {
 func WriteCompareMarkdown(w io.Writer, c *Comparison) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## wfbench compare\n\n**%s**\n\n", c.headline())
-	fmt.Fprintf(&b, "Base `%s`, candidate `%s`. Medians over repetitions; with repetitions on both sides, a change counts only when the Mann-Whitney U test finds it significant at α=%g (the interval is the median's 95%% confidence interval).\n\n", c.Base, c.Candidate, c.Alpha)
+	fmt.Fprintf(&b, "Base `%s`, candidate `%s`. Medians over repetitions (job counts: the worst repetition); with repetitions on both sides, a change counts only when the Mann-Whitney U test finds it significant at α=%g. A percentage range after a value is its median's 95%% confidence interval (6 repetitions or more).\n\n", c.Base, c.Candidate, c.Alpha)
 	rows := c.rows(false)
 	if len(rows) == 0 {
 		b.WriteString("Every metric is the same on both sides.\n\n")

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rttRun is a run at rtt ms: enqueue latency ~rtt, throughput 1000/rtt; jitter (0..1)
@@ -173,11 +174,14 @@ func TestCompareMatching(t *testing.T) {
 		t.Errorf("a partial match: %v", err)
 	}
 	// No match at all but as many runs on each side: paired in order, and said so.
-	c, err = Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{})
+	if _, err := Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{}); err == nil {
+		t.Error("no match and no pairing in order: want an error")
+	}
+	c, err = Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{PairInOrder: true})
 	if err != nil || c.Deltas[0].Run != "b vs renamed a" || !strings.Contains(strings.Join(c.Warnings, " "), "paired in order") {
 		t.Errorf("paired by position: %v %+v", err, c)
 	}
-	if _, err := Compare(resultOf(b), resultOf(renamed, rttRun(t, "c", 9, 0, 0)), "base", "cand", CompareOptions{}); err == nil {
+	if _, err := Compare(resultOf(b), resultOf(renamed, rttRun(t, "c", 9, 0, 0)), "base", "cand", CompareOptions{PairInOrder: true}); err == nil {
 		t.Error("no matching run and different counts: want an error")
 	}
 	if _, err := Compare(resultOf(a), resultOf(a), "", "", CompareOptions{Thresholds: map[string]float64{"p99": 1}}); err == nil || !strings.Contains(err.Error(), "throughput") {
@@ -186,7 +190,8 @@ func TestCompareMatching(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	a1, a2 := rttRun(t, "a", 20, 0, 0), rttRun(t, "a", 40, 0, 0)
+	// The same run measured by two drivers: one saw ~20 ms calls, the other ~40 ms.
+	a1, a2 := rttRun(t, "a", 20, 0, 0), rttRun(t, "a", 20, 20, 0)
 	only := rttRun(t, "b", 5, 0, 0)
 	m, err := Merge([]string{"one.json", "two.json"}, resultOf(a1), resultOf(a2, only))
 	if err != nil {
@@ -210,6 +215,9 @@ func TestMerge(t *testing.T) {
 	if r.Jobs.Accepted != 200 || math.Abs(r.Throughput.EnqueueJobsPerS-75) > 1e-9 {
 		t.Errorf("merged jobs %+v, throughput %g (want 50+25)", r.Jobs, r.Throughput.EnqueueJobsPerS)
 	}
+	if r.Model.Efficiency != 0 || r.Config.Concurrency != a1.Config.Concurrency*2 {
+		t.Errorf("merged model %+v (one driver's floor left in), concurrency %d", r.Model, r.Config.Concurrency)
+	}
 	if !strings.Contains(strings.Join(r.Notes, " "), "merged from 2") || !strings.Contains(strings.Join(m.Runs[1].Notes, " "), "only in two.json") {
 		t.Errorf("notes %v / %v", r.Notes, m.Runs[1].Notes)
 	}
@@ -219,19 +227,97 @@ func TestMerge(t *testing.T) {
 	if _, err := Merge([]string{"x"}, &Result{Schema: "other/v9"}); err == nil {
 		t.Error("merging another schema: want an error")
 	}
+	if _, err := Merge([]string{"20.json", "40.json"}, resultOf(a1), resultOf(rttRun(t, "a", 40, 0, 0))); err == nil || !strings.Contains(err.Error(), "rtt_ms 20 → 40") {
+		t.Errorf("merging different configurations: %v", err)
+	}
+	one := resultOf(a1)
+	one.StartedAt, one.Environment.Hostname = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), "vm"
+	if _, err := Merge([]string{"a.json", "copy.json"}, one, one); err == nil || !strings.Contains(err.Error(), "same measurement") {
+		t.Errorf("merging a result with itself: %v", err)
+	}
 }
 
-// A metric one side did not measure is "not measured", never a regression.
+// A metric the base measured and the candidate did not is a regression (a candidate
+// that accepted nothing must not pass); one the base lacks is "not measured".
 func TestCompareNotMeasured(t *testing.T) {
-	base := rttRun(t, "a", 20, 0, 0)
-	cand := rttRun(t, "a", 20, 0, 0)
-	delete(cand.LatencyMS, PointPickup)
-	delete(cand.Histograms, PointPickup)
-	c, err := Compare(resultOf(base), resultOf(cand), "", "", CompareOptions{})
+	full, partial := rttRun(t, "a", 20, 0, 0), rttRun(t, "a", 20, 0, 0)
+	delete(partial.LatencyMS, PointPickup)
+	delete(partial.Histograms, PointPickup)
+	c, err := Compare(resultOf(full), resultOf(partial), "", "", CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := verdicts(c); v["pickup p50"] != VerdictMissing || v["enqueue p50"] != VerdictSame || c.Regressions != 0 {
-		t.Errorf("verdicts %v, %d regressions", v, c.Regressions)
+	if v := verdicts(c); v["pickup p50"] != VerdictRegression || v["enqueue p50"] != VerdictSame || c.Regressions != 3 {
+		t.Errorf("candidate without pickup: verdicts %v, %d regressions", v, c.Regressions)
+	}
+	c, _ = Compare(resultOf(partial), resultOf(full), "", "", CompareOptions{})
+	if v := verdicts(c); v["pickup p50"] != VerdictMissing || c.Regressions != 0 {
+		t.Errorf("base without pickup: verdicts %v", v)
+	}
+	// A base run the candidate lacks is counted as missing.
+	c, _ = Compare(resultOf(full, rttRun(t, "b", 5, 0, 0)), resultOf(full), "base", "cand", CompareOptions{})
+	if c.Missing != 1 || !strings.Contains(c.headline(), "1 run of base missing from cand") {
+		t.Errorf("missing %d, headline %q", c.Missing, c.headline())
+	}
+}
+
+// Job counts take the worst repetition: lost jobs in 2 of 5 repetitions are a
+// regression, however the medians look.
+func TestCompareCountsWorstRepetition(t *testing.T) {
+	var base, cand []Run
+	for i := range 5 {
+		b, c := rttRun(t, "a", 20, 0, i+1), rttRun(t, "a", 20, 0, i+1)
+		if i%2 == 1 {
+			c.Jobs.Lost = 3
+		}
+		base, cand = append(base, b), append(cand, c)
+	}
+	c, _ := Compare(resultOf(base...), resultOf(cand...), "", "", CompareOptions{MaxRegression: 0.5})
+	for _, d := range c.Deltas {
+		if d.Metric == "lost" && (d.Verdict != VerdictRegression || d.Cand != 3 || d.P != nil) {
+			t.Errorf("lost: %+v", d)
+		}
+	}
+}
+
+// A threshold names a metric or a timing point: "pickup p99" is not "pickup p99.9",
+// "en" is nothing.
+func TestCompareThresholdNames(t *testing.T) {
+	base, cand := resultOf(rttRun(t, "a", 20, 0, 0)), resultOf(rttRun(t, "a", 40, 0, 0))
+	c, err := Compare(base, cand, "", "", CompareOptions{MaxRegression: 0.05, Thresholds: map[string]float64{"enqueue p99": 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range c.Deltas {
+		want := 0.05
+		if d.Metric == "enqueue p99" {
+			want = 5
+		}
+		if d.Limit != want {
+			t.Errorf("%s: limit %g, want %g", d.Metric, d.Limit, want)
+		}
+	}
+	for _, bad := range []string{"en", "", "enqueue p9"} {
+		if _, err := Compare(base, cand, "", "", CompareOptions{Thresholds: map[string]float64{bad: 1}}); err == nil {
+			t.Errorf("threshold %q accepted", bad)
+		}
+	}
+}
+
+// Uneven repetitions that cannot reach significance say so.
+func TestCompareTooFewRepetitionsNote(t *testing.T) {
+	if p := uTestMinP(5, 5); math.Abs(p-2.0/252) > 1e-12 {
+		t.Errorf("uTestMinP(5,5) = %g, want 2/252", p)
+	}
+	var two, five []Run
+	for i := range 5 {
+		if i < 2 {
+			two = append(two, rttRun(t, "a", 20, float64(i)/10, i+1))
+		}
+		five = append(five, rttRun(t, "a", 40, float64(i)/10, i+1))
+	}
+	c, _ := Compare(resultOf(two...), resultOf(five...), "", "", CompareOptions{})
+	if d := c.Deltas[0]; d.Verdict != VerdictNotSignficant || !strings.Contains(d.Note, "n=2+5 cannot reach") {
+		t.Errorf("2+5: %+v", d)
 	}
 }

@@ -52,13 +52,15 @@ var (
 	xmlDecl  = regexp.MustCompile(`^\s*<\?xml[^>]*>\s*`)
 	svgSize  = regexp.MustCompile(`<svg([^>]*?)\swidth="([0-9.]+)(pt|px)?"\s+height="([0-9.]+)(pt|px)?"`)
 	svgStart = regexp.MustCompile(`<svg\b`)
+	svgTag   = regexp.MustCompile(`<svg\b[^>]*>`)
 )
 
 // inlineSVG prepares an SVG document for inlining: no XML declaration, and a viewBox in
 // place of its fixed size, so CSS can scale it to the page.
 func inlineSVG(svg []byte) []byte {
 	svg = xmlDecl.ReplaceAll(svg, nil)
-	if m := svgSize.FindSubmatch(svg); m != nil && !bytes.Contains(svg[:bytes.IndexByte(svg, '>')], []byte("viewBox")) {
+	// Only when the <svg> tag itself has no viewBox (gonum writes one).
+	if tag := svgTag.Find(svg); tag != nil && !bytes.Contains(tag, []byte("viewBox")) {
 		svg = svgSize.ReplaceAll(svg, []byte(`<svg$1 viewBox="0 0 $2 $4" preserveAspectRatio="xMidYMid meet"`))
 	}
 	return svgStart.ReplaceAll(svg, []byte(`<svg role="img"`))
@@ -69,6 +71,7 @@ var htmlPage = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>{{.Title}}</title>
 <style>
 :root { color-scheme: light dark; }

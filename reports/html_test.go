@@ -42,3 +42,27 @@ func TestHTMLSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// Run names and notes come from scenario files: markup in them stays text, and the page
+// forbids fetching anything anyway.
+func TestHTMLUserTextStaysText(t *testing.T) {
+	res := testResult(t)
+	res.Runs[0].Name = "![px](https://evil.example/p.png) <script>alert(1)</script> [x](https://evil.example)"
+	res.Runs[0].Notes = []string{"<img src=https://evil.example/n.png>"}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, res, nil); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, bad := range []string{"<img", "<script", `href="https://evil`, "<a "} {
+		if strings.Contains(page, bad) {
+			t.Errorf("report.html contains %q from a run name", bad)
+		}
+	}
+	if !strings.Contains(page, "Content-Security-Policy") || !strings.Contains(page, "evil.example/p.png") {
+		t.Errorf("want the CSP and the name shown as text")
+	}
+	if n := strings.Count(regexp.MustCompile(`<svg[^>]*>`).FindString(string(inlineSVG([]byte(`<?xml version="1.0"?><!-- x --><svg xmlns="http://www.w3.org/2000/svg" width="720pt" height="360pt" viewBox="0 0 720 360">`)))), "viewBox"); n != 1 {
+		t.Errorf("inlined <svg> has %d viewBox attributes, want 1", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,6 +24,7 @@ func WriteMarkdown(w io.Writer, res *Result, plots ...*Plot) error {
 	}
 	// A bufio.Writer keeps its first error, so the many small writes below need no
 	// checks of their own; Flush reports it.
+	res = mdSafe(res)
 	bw := bufio.NewWriter(w)
 	m := &mdWriter{w: bw}
 	m.header(res)
@@ -40,6 +42,48 @@ func WriteMarkdown(w io.Writer, res *Result, plots ...*Plot) error {
 }
 
 type mdWriter struct{ w *bufio.Writer }
+
+// mdEscaper escapes what would turn text into markup: an image or link (the HTML report
+// must fetch nothing), raw HTML, emphasis, a code span.
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`, "!", `\!`)
+
+// mdSafe returns a copy of res whose free text (run names and notes, which come from
+// scenario files, and the scenario's own texts) is escaped for markdown; text shown in
+// code spans loses its backticks instead.
+func mdSafe(res *Result) *Result {
+	out := *res
+	esc := mdEscaper.Replace
+	code := func(s string) string { return strings.ReplaceAll(s, "`", "'") }
+	if sc := res.Scenario; sc != nil {
+		c := *sc
+		c.Name, c.Description, c.Source = esc(c.Name), esc(c.Description), esc(c.Source)
+		out.Scenario = &c
+	}
+	out.Runs = make([]Run, len(res.Runs))
+	for i, r := range res.Runs {
+		r.Name = esc(r.Name)
+		r.Notes = make([]string, len(res.Runs[i].Notes))
+		for j, n := range res.Runs[i].Notes {
+			r.Notes[j] = esc(n)
+		}
+		r.Phases = slices.Clone(r.Phases)
+		for j := range r.Phases {
+			r.Phases[j].Condition, r.Phases[j].Error = esc(r.Phases[j].Condition), esc(r.Phases[j].Error)
+		}
+		out.Runs[i] = r
+	}
+	out.Estimates = slices.Clone(res.Estimates)
+	for i := range out.Estimates {
+		e := &out.Estimates[i]
+		e.Of, e.Says, e.Why, e.Basis = code(e.Of), esc(e.Says), esc(e.Why), esc(e.Basis)
+	}
+	out.Expectations = slices.Clone(res.Expectations)
+	for i := range out.Expectations {
+		e := &out.Expectations[i]
+		e.Text, e.Measured, e.Error = code(e.Text), esc(e.Measured), esc(e.Error)
+	}
+	return &out
+}
 
 func (m *mdWriter) p(format string, args ...any) { fmt.Fprintf(m.w, format, args...) }
 

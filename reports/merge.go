@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // Merge combines results of the same runs measured by several drivers at once (several
@@ -19,6 +20,11 @@ func Merge(names []string, results ...*Result) (*Result, error) {
 	for i, r := range results {
 		if r.Schema != Schema {
 			return nil, fmt.Errorf("merge %s: schema %q, this wfbench reads %q", names[i], r.Schema, Schema)
+		}
+		for j := range i {
+			if !r.StartedAt.IsZero() && results[j].StartedAt.Equal(r.StartedAt) && results[j].Environment.Hostname == r.Environment.Hostname {
+				return nil, fmt.Errorf("merge: %s and %s are the same measurement (started %s on %q): merging it with itself would double it", names[j], names[i], r.StartedAt.Format(time.RFC3339Nano), r.Environment.Hostname)
+			}
 		}
 	}
 	out := *results[0]
@@ -43,6 +49,9 @@ func Merge(names []string, results ...*Result) (*Result, error) {
 				out.Runs = append(out.Runs, cloneRun(r))
 				continue
 			}
+			if a, b := mergeKey(out.Runs[j].Config), mergeKey(r.Config); a != b {
+				return nil, fmt.Errorf("merge run %q of %s: its configuration differs from %s's (%s): only the same run measured by several drivers merges", r.Name, names[i], from[k][0], configDiff(&out.Runs[j].Config, &r.Config))
+			}
 			if err := mergeRun(&out.Runs[j], &r); err != nil {
 				return nil, fmt.Errorf("merge run %q of %s: %w", r.Name, names[i], err)
 			}
@@ -50,7 +59,7 @@ func Merge(names []string, results ...*Result) (*Result, error) {
 	}
 	for k, j := range index {
 		if n := len(from[k]); n > 1 {
-			out.Runs[j].Notes = append(out.Runs[j].Notes, fmt.Sprintf("merged from %d drivers' results (%v): counts, histograms and throughputs added; the model and link figures are the first one's", n, from[k]))
+			out.Runs[j].Notes = append(out.Runs[j].Notes, fmt.Sprintf("merged from %d drivers' results (%v): histograms, job counts, link bytes and throughputs added, which assumes the drivers loaded the system at the same time; the model's floor is not recomputed for the merged load (left out), link RTTs are the first driver's", n, from[k]))
 		} else if len(results) > 1 {
 			out.Runs[j].Notes = append(out.Runs[j].Notes, fmt.Sprintf("found only in %s: not merged", from[k][0]))
 		}
@@ -58,7 +67,15 @@ func Merge(names []string, results ...*Result) (*Result, error) {
 	return &out, nil
 }
 
+// mergeKey is the configuration that must agree for runs to merge: every driver's own
+// share of the load (jobs, clients, rate) may differ.
+func mergeKey(c Config) string {
+	c.Jobs, c.Concurrency, c.RatePerS, c.DurationS = 0, 0, 0, 0
+	return fmt.Sprintf("%+v", c)
+}
+
 func cloneRun(r Run) Run {
+	r.Links = slices.Clone(r.Links)
 	r.Histograms = cloneMap(r.Histograms)
 	r.LatencyMS = cloneMap(r.LatencyMS)
 	r.Notes = slices.Clone(r.Notes)
@@ -110,5 +127,24 @@ func mergeRun(dst, src *Run) error {
 	dst.Interrupted = dst.Interrupted || src.Interrupted
 	dst.Config.Concurrency += src.Config.Concurrency
 	dst.Config.Jobs += src.Config.Jobs
+	dst.Config.RatePerS += src.Config.RatePerS
+	for i := range dst.Links {
+		for _, l := range src.Links {
+			if l.Name == dst.Links[i].Name {
+				dst.Links[i].BytesUp += l.BytesUp
+				dst.Links[i].BytesDown += l.BytesDown
+			}
+		}
+	}
+	if s := src.Schedule; s != nil && dst.Schedule != nil {
+		d := *dst.Schedule
+		d.IntendedCalls += s.IntendedCalls
+		d.SentCalls += s.SentCalls
+		d.MaxLagMS = math.Max(d.MaxLagMS, s.MaxLagMS)
+		d.MeanLagMS = math.Max(d.MeanLagMS, s.MeanLagMS) // the worse driver's
+		dst.Schedule = &d
+	}
+	// The floor belongs to one driver's load; for the sum it would be wrong.
+	dst.Model.NetworkFloorS, dst.Model.Efficiency, dst.Model.FloorJobsPerS, dst.Model.BeatsFloor = 0, 0, 0, false
 	return nil
 }

@@ -112,7 +112,7 @@ func spectrum(res *Result, point string) (*Plot, error) {
 			}
 			l.Color = plotutil.Color(i)
 			l.Width = vg.Points(1.5)
-			label := runLabel(r)
+			label := shortLabel(runLabel(r))
 			if pt == PointService {
 				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 				label += " (service time)"
@@ -173,7 +173,7 @@ func throughputPlot(res *Result) *Plot {
 	names := make([]string, n)
 	for i := range res.Runs {
 		r := &res.Runs[n-1-i] // first run on top
-		names[i] = runLabel(r)
+		names[i] = shortLabel(runLabel(r))
 		enq[i] = r.Throughput.EnqueueJobsPerS
 		done[i] = r.Throughput.CompletedJobsPerS
 		if r.Throughput.DrainJobsPerS > 0 {
@@ -200,4 +200,13 @@ func throughputPlot(res *Result) *Plot {
 	p.Add(&plotter.Grid{Vertical: draw.LineStyle{Color: color.Gray{Y: 200}, Width: vg.Points(0.5)}})
 	h := vg.Length(math.Max(3, 0.35*float64(n)+1.5)) * vg.Inch
 	return &Plot{Name: "throughput", Title: p.Title.Text, plot: p, w: 10 * vg.Inch, h: h}
+}
+
+// shortLabel keeps a plot's labels from crowding out the chart: long run names are cut
+// (the reports' tables have them whole).
+func shortLabel(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:39]) + "…"
+	}
+	return s
 }

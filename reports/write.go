@@ -2,6 +2,8 @@ package reports
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -162,6 +164,8 @@ func RunSlugs(runs []Run) []string {
 	return out
 }
 
+const maxSlug = 100
+
 // slug maps a name to a safe file-name part; leading and trailing '_' are dropped
 // ("(fixed)" -> "fixed"), and a name with nothing left becomes "run".
 func slug(name string) string {
@@ -182,6 +186,12 @@ func slug(name string) string {
 	// "." and ".." are directory names, not files.
 	if s == "" || strings.Trim(s, ".") == "" {
 		return "run"
+	}
+	// File names have a length limit (255 bytes, with the ".end_to_end.hgrm" to come):
+	// a long name keeps its start and a hash of the whole, so it stays unique.
+	if len(s) > maxSlug {
+		sum := sha256.Sum256([]byte(name))
+		s = s[:maxSlug-9] + "_" + hex.EncodeToString(sum[:4])
 	}
 	return s
 }

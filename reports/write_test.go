@@ -157,3 +157,17 @@ func TestWriteReportsFormats(t *testing.T) {
 		t.Errorf("format pdf: %v", err)
 	}
 }
+
+// A very long run name still makes a valid, unique file name.
+func TestSlugLongName(t *testing.T) {
+	long := strings.Repeat("rtt=100ms batch=100 ", 30)
+	a, b := slug(long), slug(long+"x")
+	if len(a) > maxSlug || a == b || !strings.HasPrefix(a, "rtt_100ms_batch_100") {
+		t.Errorf("slugs %q (%d) and %q", a, len(a), b)
+	}
+	res := testResult(t)
+	res.Runs[0].Name = long
+	if _, err := WriteAll(t.TempDir(), res); err != nil {
+		t.Errorf("WriteAll with a long run name: %v", err)
+	}
+}

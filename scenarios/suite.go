@@ -85,8 +85,12 @@ func (sc *Scenario) Check(runs []reports.Run) ([]reports.Expectation, []reports.
 // the results when an error or an interrupt stops it.
 func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts Options, starting func(side, i, n int, cfg RunConfig, rep int)) ([2]*reports.Result, error) {
 	var res [2]*reports.Result
+	for s := range res {
+		res[s] = &reports.Result{}
+	}
 	var plans [2][]PlannedRun
-	reps := max(count, 1)
+	// --count, else the larger of the two scenarios' own counts: both sides measured as often.
+	reps := max(scs[0].Repetitions(quick, count), scs[1].Repetitions(quick, count))
 	for s, sc := range scs {
 		p, err := sc.Plan(quick)
 		if err != nil {

@@ -26,6 +26,7 @@ func newCompareCmd() *cobra.Command {
 		github     bool
 		alpha      float64
 		runMode    bool
+		allowMiss  bool
 		setA, setB []string
 		quick      bool
 		rf         reportFlags
@@ -45,7 +46,10 @@ With --run, A and B are scenario files or built-ins, measured here interleaved
 before deployment. --set-a/--set-b change one side's settings, so one scenario can be
 compared with itself under a different setting.
 
-Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
+A base run the candidate lacks fails the comparison too (--allow-missing to accept it).
+
+Exit codes: 0 no regression, 1 a regression or a missing run, 2 bad input,
+3 environment, 130 interrupted (compare --run).`,
 		Example: `  wfbench compare base/result.json head/result.json --max-regression 10%
   wfbench compare base.json head.json --threshold "enqueue p99=25%" --format md --github
   wfbench compare --run seed seed --quick --set-b enqueue_mode=async --set-a topology=split --set-b topology=split
@@ -71,6 +75,9 @@ Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
 				}
 				opt.Thresholds[name] = v
 			}
+			if _, err := reports.Compare(&reports.Result{}, &reports.Result{}, "", "", opt); err != nil && strings.Contains(err.Error(), "threshold") {
+				errs = append(errs, fmt.Errorf("--%w", err))
+			}
 			if !slices.Contains(compareFormats, format) {
 				errs = append(errs, fmt.Errorf("--format %q: accepted values are %s", format, strings.Join(compareFormats, ", ")))
 			}
@@ -88,6 +95,7 @@ Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
 			}
 			var base, cand *reports.Result
 			names := args
+			opt.PairInOrder = runMode
 			if runMode {
 				var runErr error
 				base, cand, names, runErr = measurePair(cmd, args, setA, setB, quick, &rf)
@@ -118,24 +126,36 @@ Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
 			if err != nil {
 				return &exitError{exitEnvironment, err}
 			}
+			var fails []string
+			if c.Regressions > 0 {
+				fails = append(fails, fmt.Sprintf("%d regressions beyond the limit", c.Regressions))
+			}
+			if c.Missing > 0 && !allowMiss {
+				fails = append(fails, fmt.Sprintf("%d runs of %s missing from %s (--allow-missing to accept)", c.Missing, names[0], names[1]))
+			}
 			if github {
-				if err := appendStepSummary(c); err != nil {
-					return &exitError{exitEnvironment, err}
+				if err := appendStepSummary(cmd, c); err != nil {
+					// The summary is a courtesy: a regression still decides the exit code.
+					if len(fails) == 0 {
+						return &exitError{exitEnvironment, err}
+					}
+					fmt.Fprintln(cmd.ErrOrStderr(), "wfbench:", err)
 				}
 			}
-			if c.Regressions > 0 {
-				return &exitError{exitCheckFailed, fmt.Errorf("%d regressions beyond the limit", c.Regressions)}
+			if len(fails) > 0 {
+				return &exitError{exitCheckFailed, errors.New(strings.Join(fails, "; "))}
 			}
 			return nil
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&maxReg, "max-regression", "0%", "largest change for the worse that is not a regression, e.g. 10% (0%: any significant worsening)")
+	fs.StringVar(&maxReg, "max-regression", "10%", "largest change for the worse that is not a regression, e.g. 5% (0%: any significant worsening)")
 	fs.StringArrayVar(&thresholds, "threshold", nil, `per-metric limit METRIC=LIMIT, e.g. "enqueue p99=25%" or lost=0 (a point alone covers its percentiles; repeatable)`)
 	fs.StringVar(&minDelta, "min-delta", "500us", "latency changes smaller than this are no change (noise at the timer's resolution)")
 	fs.StringVar(&format, "format", "text", "output: text | md | json")
 	fs.BoolVar(&github, "github", false, "also append the markdown to $GITHUB_STEP_SUMMARY")
 	fs.Float64Var(&alpha, "alpha", 0.05, "significance level with repetitions")
+	fs.BoolVar(&allowMiss, "allow-missing", false, "do not fail when base runs are missing from the candidate")
 	fs.BoolVar(&runMode, "run", false, "A and B are scenarios (files or built-ins) to measure now, interleaved")
 	fs.StringArrayVar(&setA, "set-a", nil, "with --run: KEY=VALUE for every run of A (repeatable)")
 	fs.StringArrayVar(&setB, "set-b", nil, "with --run: KEY=VALUE for every run of B (repeatable)")
@@ -146,10 +166,10 @@ Exit codes: 0 no regression, 1 a regression, 2 bad input, 3 environment.`,
 
 // appendStepSummary appends the markdown to the file GitHub Actions shows as the job's
 // summary.
-func appendStepSummary(c *reports.Comparison) error {
+func appendStepSummary(cmd *cobra.Command, c *reports.Comparison) error {
 	path := os.Getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
-		fmt.Fprintln(os.Stderr, "wfbench: --github: GITHUB_STEP_SUMMARY is not set (not in GitHub Actions?): nothing appended")
+		fmt.Fprintln(cmd.ErrOrStderr(), "wfbench: --github: GITHUB_STEP_SUMMARY is not set (not in GitHub Actions?): nothing appended")
 		return nil
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -195,6 +215,9 @@ func measurePair(cmd *cobra.Command, args, setA, setB []string, quick bool, rf *
 	var res [2]*reports.Result
 	for i := range res {
 		res[i] = newResult()
+		if results[i] == nil {
+			continue
+		}
 		res[i].Runs = results[i].Runs
 		res[i].Scenario, res[i].Expectations, res[i].Estimates = results[i].Scenario, results[i].Expectations, results[i].Estimates
 		if len(res[i].Runs) > 0 {
@@ -203,7 +226,9 @@ func measurePair(cmd *cobra.Command, args, setA, setB []string, quick bool, rf *
 			}
 		}
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "wrote A's result to %s/a and B's to %s/b\n", out, out)
+	if len(res[0].Runs)+len(res[1].Runs) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote A's result to %s/a and B's to %s/b\n", out, out)
+	}
 	if err != nil {
 		code := exitEnvironment
 		if cmd.Context().Err() != nil {

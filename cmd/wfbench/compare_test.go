@@ -58,14 +58,28 @@ func TestCompareMergeReport(t *testing.T) {
 		{"compare", fast, slow, "--format", "xml"},
 		{"compare", fast, filepath.Join(tmp, "missing.json")},
 		{"compare", fast, slow, "--set-b", "rtt=1ms"},
+		{"compare", fast, slow, "--max-regression", "10"},
+		{"compare", fast, slow, "--threshold", "en=5%"},
 	} {
 		if code, _, msg := wfbench(t, bad...); code != exitUsage {
 			t.Errorf("%v: exit %d (%s), want 2", bad[3:], code, msg)
 		}
 	}
 
+	// Merge: the same run from two drivers adds up; different configurations do not merge,
+	// nor does a result with itself, nor may -o overwrite an input.
+	fast2 := runTo(t, filepath.Join(tmp, "fast2"), "--rtt", "2ms", "--name", "enqueue")
 	merged := filepath.Join(tmp, "merged", "result.json")
-	if code, _, msg := wfbench(t, "report", "merge", fast, slow, "-o", merged, "--reports"); code != 0 {
+	for _, bad := range [][]string{{fast, slow}, {fast, fast}, {fast, fast2, "-o", fast}} {
+		args := append([]string{"report", "merge"}, bad...)
+		if len(bad) == 2 {
+			args = append(args, "-o", merged)
+		}
+		if code, _, msg := wfbench(t, args...); code != exitUsage {
+			t.Errorf("merge %v: exit %d (%s), want 2", bad, code, msg)
+		}
+	}
+	if code, _, msg := wfbench(t, "report", "merge", fast, fast2, "-o", merged, "--reports"); code != 0 {
 		t.Fatalf("merge: exit %d %s", code, msg)
 	}
 	m, err := reports.ReadJSON(merged)
@@ -107,7 +121,7 @@ func TestCompareRun(t *testing.T) {
 		t.Fatalf("exit %d (%s), want 0\n%s", code, msg, out)
 	}
 	for _, want := range []string{"[1/4] A: rtt=2ms batch=1 #1", "[2/4] B: rtt=20ms batch=1 #1", "[3/4] A:", "[4/4] B:",
-		"rtt=2ms batch=1 vs rtt=20ms batch=1", "no significant change (need >= 4 samples", "paired in order"} {
+		"rtt=2ms batch=1 vs rtt=20ms batch=1", "no significant change (n=2+2 cannot reach α=0.05", "paired in order"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -85,6 +85,14 @@ add up, durations take the longest. Runs found in one file only are kept as they
 			if out == "" {
 				return usageErr(fmt.Errorf("-o MERGED.json is required"))
 			}
+			for _, a := range args {
+				if sameFile(a, out) {
+					return usageErr(fmt.Errorf("-o %s is one of the inputs: write the merged result elsewhere", out))
+				}
+				if withReports && sameFile(filepath.Dir(a), filepath.Dir(out)) {
+					return usageErr(fmt.Errorf("--reports would write over %s's reports in %s: give -o a folder of its own, e.g. merged/result.json", a, filepath.Dir(out)))
+				}
+			}
 			var results []*reports.Result
 			for _, a := range args {
 				r, err := reports.ReadJSON(a)
@@ -131,6 +139,9 @@ func parseFraction(flag, s string) (float64, error) {
 	if err != nil || v < 0 || v != v {
 		return 0, fmt.Errorf("%s %q: accepted is a percentage or a fraction of 0 or more, e.g. 10%% or 0.1", flag, s)
 	}
+	if !pct && v > 1 {
+		return 0, fmt.Errorf("%s %q: a fraction above 1 is over 100%%; write the percentage with its sign, e.g. %s%%", flag, s, t)
+	}
 	return v, nil
 }
 
@@ -146,4 +157,16 @@ func parseThreshold(s string) (string, float64, error) {
 	name = pctSuffix.ReplaceAllString(name, " $1")
 	v, err := parseFraction("--threshold "+name, s[i+1:])
 	return name, v, err
+}
+
+// sameFile reports whether two paths name the same file or folder (or would).
+func sameFile(a, b string) bool {
+	if sa, err := os.Stat(a); err == nil {
+		if sb, err := os.Stat(b); err == nil {
+			return os.SameFile(sa, sb)
+		}
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
