@@ -132,7 +132,7 @@ func scenarioResult(t *testing.T) *Result {
 	res.Runs = runs
 	res.Estimates = []Estimate{
 		{Of: "throughput(rtt=100ms, batch=1)", Unit: "jobs/s", Low: 9.8, High: 9.8, Measured: 9.9, Found: true, Agrees: true,
-			Says: "1000 × 100 ms + 2 s = 102 s", Basis: "rtt=100ms batch=1: enqueue p50 101.00 ms per call of 1 = 100.40 ms measured RTT + 0.60 ms local work"},
+			Says: "1000 × 100 ms + 2 s = 102 s", Basis: "rtt=100ms batch=1: enqueue p50 101.00 ms per call of 1 job = 100.40 ms measured RTT + 0.60 ms local work"},
 		{Of: "throughput(rtt=100ms, batch=100)", Unit: "jobs/s", Low: 250, High: 500, Measured: 1111.1, Found: true,
 			Says: "1000 jobs in 2-4 s", Why: "A batch pays the local work once per call."},
 		{Of: "throughput(rtt=1ms, batch=1) / throughput(rtt=100ms, batch=1)", Unit: "x", Low: 34, High: 34, Measured: 80.8, Found: true},

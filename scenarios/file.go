@@ -793,8 +793,12 @@ func basis(groups []*group, o *operand) string {
 				continue
 			}
 			rtt := r.Model.MeasuredEnqueueRTTMS
-			parts = append(parts, fmt.Sprintf("%s: enqueue p50 %.2f ms per call of %d = %.2f ms measured RTT + %.2f ms local work",
-				g.name, enq.P50, r.Config.Batch, rtt, enq.P50-rtt))
+			jobs := "1 job"
+			if r.Config.Batch != 1 {
+				jobs = fmt.Sprintf("%d jobs", r.Config.Batch)
+			}
+			parts = append(parts, fmt.Sprintf("%s: enqueue p50 %.2f ms per call of %s = %.2f ms measured RTT + %.2f ms local work",
+				g.name, enq.P50, jobs, rtt, enq.P50-rtt))
 			break
 		}
 	}
