@@ -161,7 +161,7 @@ the expectations, and writes result.json, report.md and the .hgrm files into --o
 
 Exit codes: 0 every expectation holds and no job was lost, 1 an expectation failed or
 jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
-		Example: `  # the analysis' table, measured (about 4 minutes)
+		Example: `  # the analysis' table, measured (about 2 minutes)
   wfbench scenario run seed
 
   # the same, CI-sized (under a minute)
