@@ -62,14 +62,12 @@ func FormatQuantity(v float64, unit string) string {
 	return s + " " + unit
 }
 
-func fmtQuantity(v float64, unit string) string { return FormatQuantity(v, unit) }
-
 // estimateValue is "9.8 jobs/s" or "250..500 jobs/s".
 func estimateValue(e Estimate) string {
 	if e.Low == e.High {
-		return fmtQuantity(e.Low, e.Unit)
+		return FormatQuantity(e.Low, e.Unit)
 	}
-	return strings.TrimSpace(fmtQuantity(e.Low, "")+".."+fmtQuantity(e.High, "")) + unitSuffix(e.Unit)
+	return strings.TrimSpace(FormatQuantity(e.Low, "")+".."+FormatQuantity(e.High, "")) + unitSuffix(e.Unit)
 }
 
 func unitSuffix(u string) string {
@@ -107,13 +105,13 @@ func estimateSentence(e Estimate) string {
 	case !e.Found:
 		return fmt.Sprintf("%s: the analysis estimated %s; the runs it needs were not measured.", e.Of, estimateValue(e))
 	case e.Agrees:
-		s := fmt.Sprintf("%s: measured %s, within the analysis' %s.", e.Of, fmtQuantity(e.Measured, e.Unit), estimateValue(e))
+		s := fmt.Sprintf("%s: measured %s, within the analysis' %s.", e.Of, FormatQuantity(e.Measured, e.Unit), estimateValue(e))
 		if e.Basis != "" {
 			s += " Measured: " + e.Basis + "."
 		}
 		return s
 	}
-	s := fmt.Sprintf("%s: measured %s against the analysis' %s (%s).", e.Of, fmtQuantity(e.Measured, e.Unit), estimateValue(e), estimateVerdict(e))
+	s := fmt.Sprintf("%s: measured %s against the analysis' %s (%s).", e.Of, FormatQuantity(e.Measured, e.Unit), estimateValue(e), estimateVerdict(e))
 	if e.Why != "" {
 		s += " " + e.Why
 	}
@@ -156,7 +154,7 @@ func (m *mdWriter) scenario(res *Result) {
 		for i, e := range res.Estimates {
 			measured := "-"
 			if e.Found {
-				measured = fmtQuantity(e.Measured, e.Unit)
+				measured = FormatQuantity(e.Measured, e.Unit)
 			}
 			rows[i] = []string{"`" + e.Of + "`", estimateValue(e), measured, estimateVerdict(e)}
 		}

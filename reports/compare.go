@@ -369,7 +369,7 @@ func FormatDelta(d float64) string {
 }
 
 func fmtCompareValue(v float64, ci []float64, unit string) string {
-	s := fmtQuantity(v, unit)
+	s := FormatQuantity(v, unit)
 	if len(ci) == 2 && v != 0 {
 		lo, hi := 0.0, 0.0
 		if v != 0 {
