@@ -11,9 +11,9 @@ import (
 
 // phaser imposes a run's phases on its links at their offsets from the start of the
 // load and lifts them when their time is up, recording when each really happened.
-// Lifts are scheduled at their absolute time (start + at + for), and a phase lifts a
-// link only while it is the phase imposed there, so one phase's lift never removes the
-// next one's condition.
+// A phase is lifted "for" after it was really imposed (timers fire late, never early, so
+// a phase never lasts less than asked), and a phase lifts a link only while it is the
+// phase imposed there: a next phase that takes over the link ends it instead.
 type phaser struct {
 	mu      sync.Mutex
 	start   time.Time
@@ -36,21 +36,13 @@ func startPhases(phases []Phase, links map[string]*netem.Link, start time.Time) 
 	}
 	for i, ph := range phases {
 		p.timers = append(p.timers, time.AfterFunc(time.Until(start.Add(ph.At)), func() { p.impose(i) }))
-		if ph.For > 0 {
-			p.timers = append(p.timers, time.AfterFunc(time.Until(start.Add(ph.At+ph.For)), func() {
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				if !p.stopped {
-					p.lift(i)
-				}
-			}))
-		}
 	}
 	return p
 }
 
-func (p *phaser) since() *float64 {
-	s := time.Since(p.start).Seconds()
+// offset is t's offset from the start of the load, in seconds, as recorded.
+func (p *phaser) offset(t time.Time) *float64 {
+	s := t.Sub(p.start).Seconds()
 	return &s
 }
 
@@ -65,8 +57,23 @@ func (p *phaser) impose(i int) {
 		p.rec[i].Error = err.Error()
 		return
 	}
-	p.rec[i].AppliedAtS = p.since()
+	// The condition holds from here on: both the recorded time and the lift's timer
+	// count from this instant, so the recorded span is never shorter than "for".
+	now := time.Now()
+	p.rec[i].AppliedAtS = p.offset(now)
+	if j, ok := p.owner[ph.Link]; ok && j != i {
+		p.rec[j].LiftedAtS = p.offset(now) // replaced by this phase
+	}
 	p.owner[ph.Link] = i
+	if ph.For > 0 {
+		p.timers = append(p.timers, time.AfterFunc(time.Until(now.Add(ph.For)), func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if !p.stopped {
+				p.lift(i)
+			}
+		}))
+	}
 }
 
 // lift removes phase i's condition if it is still the one on its link.
@@ -76,11 +83,13 @@ func (p *phaser) lift(i int) {
 		return
 	}
 	delete(p.owner, link)
+	// Recorded before the call: until Lift begins the condition surely holds.
+	lifted := p.offset(time.Now())
 	if err := p.links[link].Lift(); err != nil {
 		p.rec[i].Error = fmt.Sprintf("lift: %v", err)
 		return
 	}
-	p.rec[i].LiftedAtS = p.since()
+	p.rec[i].LiftedAtS = lifted
 }
 
 // stop cancels phases not yet due and lifts those still imposed; it returns what

@@ -111,3 +111,32 @@ func TestPhaseValidation(t *testing.T) {
 		t.Errorf("back-to-back phases: %v", err)
 	}
 }
+
+// A phase lasts at least its "for", measured between the recorded applied and lifted
+// times: the lift counts from the moment the condition really took hold, and timers
+// never fire early, whatever the scheduler's lateness on either side.
+func TestPhaseLastsAtLeastFor(t *testing.T) {
+	l := phaseLink(t)
+	cond := netem.Condition{Latency: 50 * time.Millisecond}
+	const span = 15 * time.Millisecond
+	for i := range 40 {
+		p := startPhases([]Phase{{Link: netem.ClientAPI, For: span, Condition: cond}},
+			map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+		lifted := false
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			p.mu.Lock()
+			lifted = p.rec[0].LiftedAtS != nil
+			p.mu.Unlock()
+			if lifted {
+				break
+			}
+		}
+		rec := p.stop()
+		if !lifted || rec[0].AppliedAtS == nil {
+			t.Fatalf("iteration %d: phase not applied and lifted on its own: %+v", i, rec)
+		}
+		if on := *rec[0].LiftedAtS - *rec[0].AppliedAtS; on < span.Seconds() {
+			t.Fatalf("iteration %d: phase lasted %.6f s, want at least %s", i, on, span)
+		}
+	}
+}
