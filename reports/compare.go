@@ -12,7 +12,8 @@ import (
 )
 
 // A comparison of two results: each run of the base matched with the candidate's run of
-// the same name (or, failing that, the same configuration), and for each metric the
+// the same name (or, failing that, the same configuration; a result of one run against
+// another of one run: those two, whatever their settings), and for each metric the
 // change, a verdict, and — when both sides have repetitions — whether the change is
 // significant (Mann-Whitney U test, as benchstat does) with a confidence interval.
 
@@ -160,11 +161,18 @@ func Compare(base, cand *Result, baseName, candName string, opt CompareOptions) 
 			pairs[b], used[o] = o, true
 		}
 	}
-	if len(pairs) == 0 && opt.PairInOrder && len(bg) == len(cg) {
+	switch {
+	case len(pairs) > 0:
+	case opt.PairInOrder && len(bg) == len(cg):
 		c.Warnings = append(c.Warnings, "no run matches by name or configuration: runs are paired in order")
 		for k, b := range bg {
 			pairs[b], used[cg[k]] = cg[k], true
 		}
+	case len(bg) == 1 && len(cg) == 1:
+		// One run (with its repetitions) on each side: comparing two configurations is
+		// what compare is for, so they are paired whatever their names and settings; the
+		// configuration-difference warning below names the settings that differ.
+		pairs[bg[0]], used[cg[0]] = cg[0], true
 	}
 	for _, b := range bg {
 		other := pairs[b]

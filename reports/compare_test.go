@@ -173,15 +173,18 @@ func TestCompareMatching(t *testing.T) {
 	if _, err := Compare(resultOf(a, b), resultOf(renamed, renamed), "base", "cand", CompareOptions{}); err != nil {
 		t.Errorf("a partial match: %v", err)
 	}
-	// No match at all but as many runs on each side: paired in order, and said so.
-	if _, err := Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{}); err == nil {
+	// No match at all among several runs a side, and no pairing in order: an error.
+	// (One run a side is always paired: TestCompareSingleRunsDifferentSettings.)
+	c9 := rttRun(t, "c", 9, 0, 0)
+	if _, err := Compare(resultOf(b, c9), resultOf(renamed, rttRun(t, "d", 7, 0, 0)), "base", "cand", CompareOptions{}); err == nil {
 		t.Error("no match and no pairing in order: want an error")
 	}
+	// No match at all but as many runs on each side: paired in order, and said so.
 	c, err = Compare(resultOf(b), resultOf(renamed), "base", "cand", CompareOptions{PairInOrder: true})
 	if err != nil || c.Deltas[0].Run != "b vs renamed a" || !strings.Contains(strings.Join(c.Warnings, " "), "paired in order") {
 		t.Errorf("paired by position: %v %+v", err, c)
 	}
-	if _, err := Compare(resultOf(b), resultOf(renamed, rttRun(t, "c", 9, 0, 0)), "base", "cand", CompareOptions{PairInOrder: true}); err == nil {
+	if _, err := Compare(resultOf(b), resultOf(renamed, c9), "base", "cand", CompareOptions{PairInOrder: true}); err == nil {
 		t.Error("no matching run and different counts: want an error")
 	}
 	if _, err := Compare(resultOf(a), resultOf(a), "", "", CompareOptions{Thresholds: map[string]float64{"p99": 1}}); err == nil || !strings.Contains(err.Error(), "throughput") {
@@ -319,5 +322,53 @@ func TestCompareTooFewRepetitionsNote(t *testing.T) {
 	c, _ := Compare(resultOf(two...), resultOf(five...), "", "", CompareOptions{})
 	if d := c.Deltas[0]; d.Verdict != VerdictNotSignficant || !strings.Contains(d.Note, "n=2+5 cannot reach") {
 		t.Errorf("2+5: %+v", d)
+	}
+}
+
+// One run on each side is paired whatever its name and settings (comparing two
+// configurations is what compare is for), with the settings that differ named.
+func TestCompareSingleRunsDifferentSettings(t *testing.T) {
+	base := rttRun(t, "rtt=23ms batch=1", 23, 0, 0)
+	cand := rttRun(t, "rtt=47ms batch=6", 47, 0, 0)
+	cand.Config.Batch = 6
+	c, err := Compare(resultOf(base), resultOf(cand), "a.json", "b.json", CompareOptions{MaxRegression: 0.1})
+	if err != nil {
+		t.Fatalf("one run each side, different settings: %v", err)
+	}
+	if len(c.Deltas) != len(CompareMetrics) || c.Deltas[0].Run != "rtt=23ms batch=1 vs rtt=47ms batch=6" || len(c.Unmatched) != 0 || c.Missing != 0 {
+		t.Errorf("deltas %d for %q, unmatched %v, missing %d", len(c.Deltas), c.Deltas[0].Run, c.Unmatched, c.Missing)
+	}
+	warn := strings.Join(c.Warnings, "\n")
+	for _, want := range []string{"batch 1 → 6", "rtt_ms 23 → 47", "the configurations differ"} {
+		if !strings.Contains(warn, want) {
+			t.Errorf("warnings lack %q: %q", want, warn)
+		}
+	}
+	if v := verdicts(c); v["throughput"] != VerdictRegression || v["enqueue p50"] != VerdictRegression || v["pickup p50"] != VerdictSame || c.Regressions == 0 {
+		t.Errorf("verdicts %v, %d regressions", v, c.Regressions)
+	}
+	var text bytes.Buffer
+	_ = WriteCompareText(&text, c)
+	if !strings.Contains(text.String(), "batch 1 → 6") {
+		t.Errorf("text lacks the differing setting:\n%s", text.String())
+	}
+	// Repetitions of one run are still one run a side.
+	reps := func(r Run) *Result {
+		var runs []Run
+		for i := range 3 {
+			r.Repetition = i + 1
+			runs = append(runs, r)
+		}
+		return resultOf(runs...)
+	}
+	c, err = Compare(reps(base), reps(cand), "a.json", "b.json", CompareOptions{MaxRegression: 0.1})
+	if err != nil || len(c.Deltas) != len(CompareMetrics) || c.Deltas[0].BaseN != 3 || c.Deltas[0].CandN != 3 || !strings.Contains(strings.Join(c.Warnings, " "), "batch 1 → 6") {
+		t.Errorf("3 repetitions a side: %v %+v", err, c)
+	}
+	// Several runs on a side: matched by name or configuration, as before.
+	other := rttRun(t, "other", 5, 0, 0)
+	other.Config.Batch = 9
+	if _, err := Compare(resultOf(base, other), resultOf(cand), "a.json", "b.json", CompareOptions{}); err == nil {
+		t.Error("two runs against one, none matching: want an error")
 	}
 }

@@ -41,6 +41,12 @@ limit), no change, or — with repetitions on both sides (--count) — "no signi
 change" when the Mann-Whitney U test (golang.org/x/perf's benchmath, as benchstat)
 cannot tell the two apart. A lost job appearing is always a regression.
 
+Two results of one run each (with its repetitions) are always paired, whatever their
+names and settings, with a warning naming each setting that differs, e.g. "the
+configurations differ (batch 1 → 6, rtt_ms 23 → 47)": comparing two configurations
+measured apart. With several runs on a side, a run matching none by name or by
+configuration is left unpaired (--run pairs such runs in order).
+
 With --run, A and B are scenario files or built-ins, measured here interleaved
 (A B A B ...) so that the machine's drift lands on both: comparing configurations
 before deployment. --set-a/--set-b change one side's settings, so one scenario can be
@@ -51,6 +57,8 @@ A base run the candidate lacks fails the comparison too (--allow-missing to acce
 Exit codes: 0 no regression, 1 a regression or a missing run, 2 bad input,
 3 environment, 130 interrupted (compare --run).`,
 		Example: `  wfbench compare base/result.json head/result.json --max-regression 10%
+  wfbench run --rtt 23ms -o /tmp/a && wfbench run --rtt 47ms -o /tmp/b
+  wfbench compare /tmp/a/result.json /tmp/b/result.json  # warns "rtt_ms 23 → 47"
   wfbench compare base.json head.json --threshold "enqueue p99=25%" --format md --github
   wfbench compare --run seed seed --quick --set-b enqueue_mode=async --set-a topology=split --set-b topology=split
   wfbench compare --run old.yaml new.yaml --count 5`,

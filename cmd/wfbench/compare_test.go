@@ -133,3 +133,21 @@ func TestCompareRun(t *testing.T) {
 		}
 	}
 }
+
+// Two results of one run each, measured under different settings (and so under
+// different default names), are compared, not refused: the settings that differ are
+// named and the exit code follows the verdicts.
+func TestCompareSingleRunsDifferentSettings(t *testing.T) {
+	tmp := t.TempDir()
+	a := runTo(t, filepath.Join(tmp, "a"), "--rtt", "2ms", "--batch", "1")
+	b := runTo(t, filepath.Join(tmp, "b"), "--rtt", "20ms", "--batch", "6")
+	code, out, msg := wfbench(t, "compare", a, b, "--max-regression", "10%")
+	if code != 0 && code != exitCheckFailed {
+		t.Fatalf("exit %d (%s), want 0 or 1\n%s", code, msg, out)
+	}
+	for _, want := range []string{"rtt=2ms batch=1 vs rtt=20ms batch=6", "batch 1 → 6", "rtt_ms 2 → 20", "throughput"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
