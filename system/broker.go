@@ -13,7 +13,6 @@ import (
 
 	faktory "github.com/contribsys/faktory/client"
 	"github.com/contribsys/faktory/server"
-	"github.com/contribsys/faktory/storage"
 	"github.com/contribsys/faktory/util"
 	"github.com/contribsys/faktory/webui"
 	"github.com/redis/go-redis/v9"
@@ -30,17 +29,40 @@ func init() { redis.SetLogger(quietRedis{}) }
 // ErrRedisMissing is returned when the embedded broker cannot find redis-server.
 var ErrRedisMissing = errors.New("redis-server not found on PATH: run `make setup` (it installs it with apt-get) or `apt-get install redis-server`")
 
+// ErrBrokerDied is wrapped by Broker.Err when the embedded broker's redis-server exited
+// without Stop having asked it to.
+var ErrBrokerDied = errors.New("embedded Faktory broker died")
+
+// brokerDiedError says how redis-server ended; it is ErrBrokerDied and wraps the exit
+// error (an *exec.ExitError for a signal or a non-zero status).
+type brokerDiedError struct {
+	cause error
+	log   string
+}
+
+func (e *brokerDiedError) Error() string {
+	return fmt.Sprintf("redis-server for the embedded Faktory exited: %v (log: %s)", e.cause, e.log)
+}
+
+func (e *brokerDiedError) Unwrap() []error { return []error{ErrBrokerDied, e.cause} }
+
 // Broker is an embedded Faktory server: the real server, manager and storage packages,
 // storing in a redis-server child process on a unix socket in a temporary directory.
+// If that redis-server dies, the broker does not crash the process: Died is closed and
+// Err says why; Faktory then answers its clients with errors until Stop.
 type Broker struct {
 	addr     string
 	dir      string
 	srv      *server.Server
-	stopRed  func() error
+	red      *redisProc
 	done     chan struct{}
 	stopOnce sync.Once
 	stopErr  error
 	web      *webui.Lifecycle
+
+	died    chan struct{}
+	diedMu  sync.Mutex
+	diedErr error
 }
 
 // BrokerOptions configures an embedded broker.
@@ -64,23 +86,17 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create broker storage dir: %w", err)
 	}
-	b := &Broker{dir: dir, done: make(chan struct{})}
+	b := &Broker{dir: dir, done: make(chan struct{}), died: make(chan struct{})}
 	fail := func(err error) (*Broker, error) {
 		_ = b.Stop()
 		return nil, err
 	}
-	sock := filepath.Join(dir, "redis.sock")
-	stop, err := storage.Boot(dir, sock)
-	if err != nil && stop == nil {
-		// Faktory returns no stop function when redis-server started but then failed
-		// (e.g. to answer a ping); asking again for the registered instance gets one, so
-		// the child is stopped rather than left to run until wfbench exits.
-		stop, _ = storage.Boot(dir, sock)
-	}
-	b.stopRed = stop
+	red, err := startRedis(ctx, dir, filepath.Join(dir, "redis.sock"), b.redisExited)
 	if err != nil {
-		return fail(fmt.Errorf("boot redis-server for Faktory (log: %s): %w", filepath.Join(dir, "redis.log"), err))
+		return fail(fmt.Errorf("boot redis-server for Faktory: %w", err))
 	}
+	b.red = red
+	sock := red.sock
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
@@ -134,8 +150,36 @@ func (b *Broker) URL() string { return "tcp://" + b.addr }
 // Version of the embedded Faktory.
 func (b *Broker) Version() string { return faktory.Version }
 
+// Died is closed when the broker's redis-server exited without Stop having asked it to;
+// the broker is then unusable (Err says why) and should be stopped.
+func (b *Broker) Died() <-chan struct{} { return b.died }
+
+// Err is nil while the broker is healthy and, once Died is closed, the error saying how
+// redis-server ended; errors.Is(err, ErrBrokerDied) holds for it.
+func (b *Broker) Err() error {
+	b.diedMu.Lock()
+	defer b.diedMu.Unlock()
+	return b.diedErr
+}
+
+// redisExited runs in the redis-server Wait goroutine when it exits unexpectedly.
+func (b *Broker) redisExited(waitErr error) {
+	b.diedMu.Lock()
+	b.diedErr = &brokerDiedError{cause: exitReason(waitErr), log: filepath.Join(b.dir, "redis.log")}
+	b.diedMu.Unlock()
+	close(b.died)
+}
+
+// redisPID is the pid of the broker's redis-server child, 0 if it was not started.
+func (b *Broker) redisPID() int {
+	if b.red == nil {
+		return 0
+	}
+	return b.red.pid
+}
+
 // Stop shuts Faktory down, stops its redis-server and removes the storage directory.
-// It is idempotent.
+// It is idempotent, and safe after a failed start or after redis-server died.
 func (b *Broker) Stop() error {
 	b.stopOnce.Do(func() {
 		var errs []error
@@ -147,8 +191,8 @@ func (b *Broker) Stop() error {
 			b.srv.Stop(nil)        // closes the listener and the store
 			<-b.done
 		}
-		if b.stopRed != nil {
-			if err := b.stopRed(); err != nil {
+		if b.red != nil {
+			if err := b.red.stop(); err != nil {
 				errs = append(errs, fmt.Errorf("stop redis-server: %w", err))
 			}
 		}
