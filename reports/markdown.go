@@ -250,9 +250,9 @@ func (m *mdWriter) run(r *Run) {
 
 	m.p("### Jobs\n\n")
 	j := r.Jobs
-	m.table([]string{"requested", "accepted", "completed", "failed", "lost", "duplicated", "errors"}, "rrrrrrr",
+	m.table([]string{"requested", "accepted", "completed", "failed", "pending", "lost", "duplicated", "errors"}, "rrrrrrrr",
 		[][]string{{fmt.Sprint(j.Requested), fmt.Sprint(j.Accepted), fmt.Sprint(j.Completed), fmt.Sprint(j.Failed),
-			fmt.Sprint(j.Lost), fmt.Sprint(j.Duplicated), fmt.Sprint(j.Errors)}})
+			fmt.Sprint(j.Pending), fmt.Sprint(j.Lost), fmt.Sprint(j.Duplicated), fmt.Sprint(j.Errors)}})
 
 	m.p("### Latency (ms)\n\n")
 	points := append([]string(nil), Points...)

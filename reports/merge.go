@@ -116,6 +116,7 @@ func mergeRun(dst, src *Run) error {
 	j.Accepted += s.Accepted
 	j.Completed += s.Completed
 	j.Failed += s.Failed
+	j.Pending += s.Pending
 	j.Lost += s.Lost
 	j.Duplicated += s.Duplicated
 	j.Errors += s.Errors

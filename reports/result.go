@@ -183,10 +183,14 @@ type Link struct {
 
 // Jobs is the job accounting of a run.
 type Jobs struct {
-	Requested  int `json:"requested"`
-	Accepted   int `json:"accepted"`
-	Completed  int `json:"completed"`
-	Failed     int `json:"failed"`
+	Requested int `json:"requested"`
+	Accepted  int `json:"accepted"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
+	// Pending: accepted, not finished, and still held by Faktory (queued or reserved)
+	// when the run ended; not a failure. Lost: accepted, not finished, and held nowhere.
+	// completed + failed + pending + lost == accepted.
+	Pending    int `json:"pending"`
 	Lost       int `json:"lost"`
 	Duplicated int `json:"duplicated"`
 	Errors     int `json:"errors"`

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The terminal table and the markdown summary show the same figures; building the
@@ -96,7 +97,10 @@ func efficiency(r *Run) string {
 func runWarnings(r *Run) []string {
 	var w []string
 	if r.Jobs.Lost > 0 {
-		w = append(w, fmt.Sprintf("%s lost (accepted, never completed)", plural(r.Jobs.Lost, "job")))
+		w = append(w, fmt.Sprintf("%s lost (accepted, never completed, no longer in Faktory)", plural(r.Jobs.Lost, "job")))
+	}
+	if r.Jobs.Pending > 0 {
+		w = append(w, pendingLine(r))
 	}
 	if r.Jobs.Duplicated > 0 {
 		w = append(w, fmt.Sprintf("%s completed more than once", plural(r.Jobs.Duplicated, "job")))
@@ -108,6 +112,18 @@ func runWarnings(r *Run) []string {
 		w = append(w, "faster than the network floor: a measurement error, not a win")
 	}
 	return w
+}
+
+// pendingLine says how many jobs Faktory still held when the run ended and how long they
+// would take at the rate the run measured. Not a failure, but the end-to-end figures
+// leave out these jobs, the ones that waited longest.
+func pendingLine(r *Run) string {
+	s := fmt.Sprintf("%s still queued in Faktory when the drain ended", plural(r.Jobs.Pending, "job"))
+	if rate := r.Throughput.CompletedJobsPerS; rate > 0 {
+		eta := max(time.Duration(float64(r.Jobs.Pending)/rate*float64(time.Second)).Round(time.Second), time.Second)
+		s += fmt.Sprintf(" (at the measured %s jobs/s they need ~%s more)", fmtRate(rate), eta)
+	}
+	return s + ": end-to-end latency covers the completed jobs only"
 }
 
 // warningLine joins a run's warnings into one sentence ("" when clean).

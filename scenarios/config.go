@@ -38,7 +38,9 @@ type RunConfig struct {
 	Duration    time.Duration // 0: until Jobs are sent
 	Concurrency int           // closed loop clients; open loop: most calls in flight
 	Rate        float64       // jobs/s; > 0 selects the open loop
-	DrainWait   time.Duration // how long to wait for the last jobs to complete
+	// DrainWait caps the wait for the last jobs after the load; 0: DefaultDrainCap. The
+	// drain ends sooner once no job completes for DrainIdle.
+	DrainWait time.Duration
 	// Burst enqueues every job before the workers start, so that the drain measures the
 	// workers alone against a backlog (DESIGN §4's "burst drain throughput").
 	Burst bool
@@ -103,7 +105,7 @@ func Default() RunConfig {
 	return RunConfig{
 		Netem: "toxiproxy", Topology: "central", RTT: 0,
 		Target: TargetAPI, Batch: 1, Jobs: 1000, Concurrency: 1,
-		DrainWait: 30 * time.Second, PoolSize: 50, MaxBatch: 1000, EnqueueMode: "sync",
+		PoolSize: 50, MaxBatch: 1000, EnqueueMode: "sync",
 		Poll: system.PollFixed, WorkerConcurrency: 0, PollInterval: time.Second,
 		Compression: "none",
 	}
@@ -211,8 +213,8 @@ func (c RunConfig) Validate() error {
 			}
 		}
 	}
-	if c.DrainWait <= 0 {
-		bad("--drain-timeout %s: accepted is a positive duration, e.g. 30s", c.DrainWait)
+	if c.DrainWait < 0 {
+		bad("--drain-timeout %s: accepted is 0 (as long as jobs keep completing, up to %s) or a positive duration, e.g. 2m", c.DrainWait, DefaultDrainCap)
 	}
 	if c.FaktoryURL != "" {
 		if _, err := system.ParseFaktoryURL(c.FaktoryURL); err != nil {

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -52,6 +53,9 @@ type Recorder struct {
 	firstPickup  time.Time // the earliest a worker started one of the run's jobs
 	changed      chan struct{}
 	lastErr      error
+	// held: the run's unfinished jobs Faktory still holds (queued or reserved), asked of
+	// it when the drain ended; -1 until then.
+	held int
 }
 
 // NewRecorder returns a recorder for the run id (jobs of other runs are ignored).
@@ -61,6 +65,7 @@ func NewRecorder(run string) *Recorder {
 		jobs:    map[string]*jobState{},
 		hist:    map[string]*hdrhistogram.Histogram{},
 		changed: make(chan struct{}, 1),
+		held:    -1,
 	}
 	for _, p := range []string{reports.PointEnqueue, reports.PointPickup, reports.PointEndToEnd} {
 		r.hist[p] = reports.NewHistogram()
@@ -236,18 +241,54 @@ func (r *Recorder) Counts() (accepted, finished int) {
 	return r.accepted, r.completed + r.failed
 }
 
-// Drain waits until every accepted job has completed, or ctx ends.
-func (r *Recorder) Drain(ctx context.Context) error {
+// ErrDrainStalled ends a drain in which no job completed for the idle window.
+var ErrDrainStalled = errors.New("no job completed")
+
+// Drain waits until every accepted job has completed, no job has completed for idle
+// (ErrDrainStalled; idle 0: no such limit), or ctx ends (its error). A drain lasts as
+// long as the workers make progress, however long the backlog.
+func (r *Recorder) Drain(ctx context.Context, idle time.Duration) error {
+	var stall <-chan time.Time // nil: never
+	var t *time.Timer
+	if idle > 0 {
+		t = time.NewTimer(idle)
+		defer t.Stop()
+		stall = t.C
+	}
+	last := -1
 	for {
-		if r.Pending() <= 0 {
+		pending, finished := r.progress()
+		if pending <= 0 {
 			return nil
+		}
+		if t != nil && finished != last {
+			last = finished
+			t.Reset(idle)
 		}
 		select {
 		case <-r.changed:
+		case <-stall:
+			return ErrDrainStalled
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// progress returns the accepted jobs not finished yet and the finished ones.
+func (r *Recorder) progress() (pending, finished int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.accepted - r.completed - r.failed, r.completed + r.failed
+}
+
+// Held records how many of the run's unfinished jobs Faktory still holds (queued or
+// reserved), asked of it once the drain is over and the workers have stopped. The
+// snapshot counts them pending rather than lost.
+func (r *Recorder) Held(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held = n
 }
 
 // Settle ends the run's accounting: a job whose call never returned (an interrupted run)
@@ -288,6 +329,10 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 	// errors: jobs no answer accepted and no worker ran (refused, or their call failed or
 	// never returned), so requested = accepted + errors + never sent.
 	errs := 0
+	unfinished := max(r.accepted-r.completed-r.failed, 0)
+	// Faktory's count may include jobs whose call failed (not accepted, yet queued):
+	// never more pending than unfinished.
+	pending := min(max(r.held, 0), unfinished)
 	for _, st := range r.jobs {
 		if st.phase != phaseAccepted && st.done == 0 {
 			errs++
@@ -301,7 +346,7 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 		Jobs: reports.Jobs{
 			Requested: requested, Accepted: r.accepted, Completed: r.completed,
 			Failed: r.failed, Duplicated: r.duplicated, Errors: errs,
-			Lost: max(r.accepted-r.completed-r.failed, 0),
+			Pending: pending, Lost: unfinished - pending,
 		},
 	}
 	for k, h := range r.hist {

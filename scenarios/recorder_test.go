@@ -221,6 +221,59 @@ func TestRecorderLostAndFailed(t *testing.T) {
 	}
 }
 
+// Jobs Faktory still holds when the run ends are pending, not lost; only the rest of the
+// unfinished ones are lost, and a count from Faktory larger than what is unfinished (its
+// queue may hold jobs whose call failed) never makes more pending than unfinished.
+func TestRecorderPendingHeldByFaktory(t *testing.T) {
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, tc := range []struct {
+		held          int
+		pending, lost int
+	}{
+		{-1, 0, 4}, // never asked (Faktory unreachable): every unfinished job is lost
+		{0, 0, 4},
+		{3, 3, 1},
+		{4, 4, 0},
+		{9, 4, 0},
+	} {
+		r := NewRecorder(testRun)
+		r.Begin(ids, at(0))
+		r.Call(at(0), at(0), at(5), ids, nil, false)
+		r.Complete(done("a", 6, 7))
+		if tc.held >= 0 {
+			r.Held(tc.held)
+		}
+		s := r.Snapshot(len(ids))
+		wantJobs(t, s, reports.Jobs{Requested: 5, Accepted: 5, Completed: 1, Pending: tc.pending, Lost: tc.lost})
+		if j := s.Jobs; j.Completed+j.Failed+j.Pending+j.Lost != j.Accepted {
+			t.Errorf("held %d: %+v: completed + failed + pending + lost != accepted", tc.held, j)
+		}
+	}
+}
+
+// A drain with an idle window ends when nothing completes for that long, and not while
+// every job is done; its context still bounds it.
+func TestRecorderDrainStalls(t *testing.T) {
+	r := NewRecorder(testRun)
+	r.Begin([]string{"a", "b"}, at(0))
+	r.Call(at(0), at(0), at(5), []string{"a", "b"}, nil, false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.Drain(ctx, 20*time.Millisecond); !errors.Is(err, ErrDrainStalled) {
+		t.Fatalf("Drain with nothing completing: %v, want ErrDrainStalled", err)
+	}
+	capped, cancelCap := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancelCap()
+	if err := r.Drain(capped, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drain past its cap: %v, want DeadlineExceeded", err)
+	}
+	r.Complete(done("a", 6, 7))
+	r.Complete(done("b", 6, 7))
+	if err := r.Drain(ctx, 20*time.Millisecond); err != nil {
+		t.Fatalf("Drain with every job done: %v", err)
+	}
+}
+
 func TestRecorderDrain(t *testing.T) {
 	r := NewRecorder(testRun)
 	r.Begin([]string{"a", "b"}, at(0))
@@ -228,7 +281,7 @@ func TestRecorderDrain(t *testing.T) {
 
 	// Nothing completes: Drain gives up with the context's error.
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	err := r.Drain(short)
+	err := r.Drain(short, 0)
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Drain with jobs pending: %v, want DeadlineExceeded", err)
@@ -237,7 +290,7 @@ func TestRecorderDrain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res := make(chan error, 1)
-	go func() { res <- r.Drain(ctx) }()
+	go func() { res <- r.Drain(ctx, 0) }()
 	r.Complete(done("a", 6, 7))
 	r.Complete(done("b", 6, 7))
 	if err := <-res; err != nil {
@@ -250,7 +303,7 @@ func TestRecorderDrain(t *testing.T) {
 	empty := NewRecorder(testRun)
 	dead, cancelDead := context.WithCancel(context.Background())
 	cancelDead()
-	if err := empty.Drain(dead); err != nil {
+	if err := empty.Drain(dead, time.Millisecond); err != nil {
 		t.Errorf("Drain with nothing pending: %v", err)
 	}
 }

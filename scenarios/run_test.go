@@ -2,11 +2,13 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,8 +296,8 @@ func TestExecuteInterrupted(t *testing.T) {
 	if run.Jobs.Requested < run.Jobs.Accepted {
 		t.Errorf("requested %d < accepted %d", run.Jobs.Requested, run.Jobs.Accepted)
 	}
-	if j := run.Jobs; j.Lost != j.Accepted-j.Completed-j.Failed || j.Duplicated != 0 {
-		t.Errorf("accounting %+v: lost must be accepted - completed - failed, nothing duplicated", j)
+	if j := run.Jobs; j.Pending+j.Lost != j.Accepted-j.Completed-j.Failed || j.Duplicated != 0 {
+		t.Errorf("accounting %+v: pending + lost must be accepted - completed - failed, nothing duplicated", j)
 	}
 	mentioned := false
 	for _, n := range run.Notes {
@@ -307,8 +309,8 @@ func TestExecuteInterrupted(t *testing.T) {
 	wantMinAtLeast(t, run, reports.PointEnqueue, 5*time.Millisecond)
 }
 
-// An interrupt during the drain is not ignored for the drain timeout: the run stops,
-// marked interrupted, with the jobs still queued counted lost.
+// An interrupt during the drain is not ignored: the run stops, marked interrupted, with
+// the jobs still queued in Faktory counted pending, none lost.
 func TestExecuteInterruptedDuringDrain(t *testing.T) {
 	cfg := Default()
 	// One batch is enqueued at once; one slow worker then needs ~100 × 50 ms to drain it.
@@ -336,8 +338,8 @@ func TestExecuteInterruptedDuringDrain(t *testing.T) {
 	if !run.Interrupted {
 		t.Error("run not marked interrupted")
 	}
-	if j := run.Jobs; j.Accepted != 100 || j.Completed >= 100 || j.Lost != j.Accepted-j.Completed-j.Failed {
-		t.Errorf("jobs %+v: want 100 accepted, fewer completed, the rest lost", j)
+	if j := run.Jobs; j.Accepted != 100 || j.Completed >= 100 || j.Lost != 0 || j.Pending != j.Accepted-j.Completed-j.Failed {
+		t.Errorf("jobs %+v: want 100 accepted, fewer completed, the rest pending, none lost", j)
 	}
 }
 
@@ -368,7 +370,7 @@ func TestValidate(t *testing.T) {
 		{"link", func(c *RunConfig) { c.Links = []netem.Spec{{Name: "moon"}} }, []string{"--link", `"moon"`, "client-api"}},
 		{"work", func(c *RunConfig) { c.Work = "lots" }, []string{"--work", "e.g. 2ms"}},
 		{"faktory url", func(c *RunConfig) { c.FaktoryURL = "http://x:1" }, []string{"--faktory-url", "tcp://host:port"}},
-		{"drain", func(c *RunConfig) { c.DrainWait = 0 }, []string{"--drain-timeout"}},
+		{"drain", func(c *RunConfig) { c.DrainWait = -time.Second }, []string{"--drain-timeout -1s", "e.g. 2m"}},
 		{"pool size", func(c *RunConfig) { c.PoolSize = 0 }, []string{"--pool-size 0"}},
 		{"netem", func(c *RunConfig) { c.Netem = "kernel" }, []string{"--netem", "toxiproxy"}},
 	} {
@@ -524,5 +526,82 @@ func TestExecuteAsyncSplit(t *testing.T) {
 	}
 	if !noted {
 		t.Errorf("no note states the not-yet-durable window: %v", run.Notes)
+	}
+}
+
+// A drain cut short by its limit leaves the backlog in Faktory: those jobs are pending,
+// not lost, and the run says how long they would take.
+func TestExecuteDrainLimitLeavesPending(t *testing.T) {
+	cfg := Default()
+	// One batch at once; a single 20 ms slot needs ~2 s for it, the drain stops at 500 ms.
+	cfg.Jobs, cfg.Batch, cfg.RTT = 100, 100, 2*time.Millisecond
+	cfg.WorkerConcurrency, cfg.PollInterval, cfg.Work = 1, 50*time.Millisecond, "20ms"
+	cfg.DrainWait = 500 * time.Millisecond
+	run := execute(t, testCtx(t, time.Minute), cfg)
+	j := run.Jobs
+	if j.Accepted != 100 || j.Pending == 0 || j.Lost != 0 || j.Completed+j.Failed+j.Pending+j.Lost != j.Accepted {
+		t.Fatalf("jobs %+v: want 100 accepted, some pending, none lost, completed + failed + pending + lost = accepted", j)
+	}
+	noted := false
+	for _, n := range run.Notes {
+		noted = noted || strings.Contains(n, "drain stopped at its limit of 500ms")
+	}
+	if !noted {
+		t.Errorf("notes %q do not say the drain stopped at its limit", run.Notes)
+	}
+	var md strings.Builder
+	if err := reports.WriteMarkdown(&md, &reports.Result{Runs: []reports.Run{run}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%d jobs still queued in Faktory", j.Pending); !strings.Contains(md.String(), want) || !strings.Contains(md.String(), "they need ~") {
+		t.Errorf("report.md does not say %q and how long they need:\n%s", want, md.String())
+	}
+}
+
+// Jobs that vanish from Faktory (its data flushed mid-run) are lost, not pending: the
+// accounting asks the broker, it does not assume.
+func TestExecuteFlushedJobsAreLost(t *testing.T) {
+	b, err := system.StartBroker(testCtx(t, 30*time.Second), system.BrokerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	cfg := Default()
+	cfg.FaktoryURL = b.URL()
+	cfg.Jobs, cfg.Batch, cfg.RTT = 100, 100, 2*time.Millisecond
+	cfg.WorkerConcurrency, cfg.PollInterval, cfg.Work = 1, 50*time.Millisecond, "20ms"
+	cfg.DrainWait = 2 * time.Second
+	var once sync.Once
+	flushed := make(chan error, 1)
+	opts := Options{Progress: func(p Progress) {
+		if p.Accepted < 100 {
+			return
+		}
+		once.Do(func() {
+			go func() {
+				c, err := system.Endpoint{Addr: b.Addr()}.Dial(context.Background())
+				if err == nil {
+					err = c.Flush()
+					c.Close()
+				}
+				flushed <- err
+			}()
+		})
+	}}
+	run, err := Execute(testCtx(t, time.Minute), cfg, opts)
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	select {
+	case err := <-flushed:
+		if err != nil {
+			t.Fatalf("FLUSH: %v", err)
+		}
+	default:
+		t.Fatal("the batch was never seen accepted: nothing was flushed")
+	}
+	j := run.Jobs
+	if j.Accepted != 100 || j.Lost == 0 || j.Pending != 0 || j.Completed+j.Failed+j.Pending+j.Lost != j.Accepted {
+		t.Fatalf("jobs %+v: want the flushed jobs lost, none pending, completed + failed + pending + lost = accepted", j)
 	}
 }

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,6 +20,26 @@ import (
 
 // InterruptDrain bounds the wait for accepted jobs after an interrupt.
 const InterruptDrain = 2 * time.Second
+
+// Drain bounds. A drain lasts while jobs keep completing: it ends once no job has
+// completed for DrainIdle, and at DefaultDrainCap when --drain-timeout sets no limit.
+const (
+	DefaultDrainCap = time.Hour
+	MinDrainIdle    = 10 * time.Second
+)
+
+// DrainIdle is how long a drain waits without a completion before it gives up: at least
+// MinDrainIdle, and long enough for a slot to fetch, run and ACK one job twice over plus
+// a fixed slot's sleep after an empty FETCH, so slow jobs or long links are not taken
+// for a stall.
+func DrainIdle(cfg RunConfig) time.Duration {
+	var rtt time.Duration
+	if plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links); err == nil {
+		rtt = plan[netem.WorkerFaktory].RTT + plan[netem.WorkerFaktory].Jitter
+	}
+	work, _ := system.ParseWork(cfg.Work)
+	return max(MinDrainIdle, 2*(work.D+2*rtt)+cfg.PollInterval)
+}
 
 // LinkSamples is how many round trips measure a link before the load.
 const LinkSamples = 5
@@ -93,12 +114,14 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 	stage := "load"
 	var stageMu sync.Mutex
 	pctx, stopProgress := context.WithCancel(ctx)
+	var meter rateMeter
 	progress := func() Progress {
 		acc, fin := rec.Counts()
 		stageMu.Lock()
 		defer stageMu.Unlock()
+		now := time.Now()
 		return Progress{Run: out.Name, Stage: stage, Sent: d.sent(), Total: cfg.Jobs, Duration: cfg.Duration,
-			Accepted: acc, Completed: fin, Elapsed: time.Since(loadStart)}
+			Accepted: acc, Completed: fin, Elapsed: now.Sub(loadStart), Rate: meter.add(now, fin)}
 	}
 	var progressDone sync.WaitGroup
 	progressDone.Go(func() { reportProgress(pctx, opts.Progress, progress) })
@@ -134,30 +157,44 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 		}
 	}
 
-	// Drain: accepted jobs get DrainWait to complete. An interrupt (before or during the
-	// drain) cuts that to InterruptDrain, so an interrupted run still reports what happened
-	// to the jobs in flight rather than counting them lost at once.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.DrainWait)
+	// Drain: it lasts while jobs keep completing (up to DrainWait, or DefaultDrainCap),
+	// and ends after an idle window without a completion. An interrupt (before or during
+	// the drain) cuts it to InterruptDrain, so an interrupted run still reports what
+	// happened to the jobs in flight rather than counting them lost at once.
+	limit := cmp.Or(cfg.DrainWait, DefaultDrainCap)
+	idle := DrainIdle(cfg)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	stopCut := context.AfterFunc(ctx, func() { time.AfterFunc(InterruptDrain, cancel) })
-	drainErr := rec.Drain(dctx)
+	drainErr := rec.Drain(dctx, idle)
 	stopCut()
 	cancel()
 	out.Interrupted = ctx.Err() != nil
-	if drainErr != nil && !out.Interrupted {
-		out.Notes = append(out.Notes, fmt.Sprintf("drain timed out after %s with %d jobs pending", cfg.DrainWait, rec.Pending()))
+	if unfinished := rec.Pending(); drainErr != nil && !out.Interrupted {
+		if errors.Is(drainErr, ErrDrainStalled) {
+			out.Notes = append(out.Notes, fmt.Sprintf("drain stopped after %s without a completion, with %d accepted jobs unfinished", idle, unfinished))
+		} else {
+			out.Notes = append(out.Notes, fmt.Sprintf("drain stopped at its limit of %s (--drain-timeout), with %d accepted jobs unfinished", limit, unfinished))
+		}
 	}
 	if cfg.EnqueueMode == system.EnqueueAsync && cfg.Target == TargetAPI {
 		s := st.API.AsyncStats()
 		out.Notes = append(out.Notes, fmt.Sprintf("async enqueue: the API answered before Faktory had the job; accepted jobs waited up to %.1f ms (mean %.1f ms) in its buffer, not yet durable, over %d PUSHB flushes; %d refused by Faktory",
 			ms(s.MaxWindow), ms(s.MeanWindow), s.Flushes, s.Refused))
 	}
-	if rec.Pending() == 0 && st.Worker != nil {
-		// Every accepted job has been reported complete (fixed and tuned: after its ACK; the
-		// library's ACK follows, and its Stop waits for it): no slot holds one of ours,
-		// so the workers need not sit out Faktory's 2 s long poll to stop.
-		_ = st.Worker.Close()
-	}
+	// The workers stop before Faktory is asked what it still holds, so that no job
+	// moves between its queue and a slot while it is counted.
+	held := st.StopWorkers(rec.Pending() == 0)
 	rec.Settle()
+	if rec.Pending() > 0 {
+		qctx, qcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		queued, err := st.Queued(qctx)
+		qcancel()
+		if err != nil {
+			out.Notes = append(out.Notes, fmt.Sprintf("could not ask Faktory how many of the run's jobs it still holds (%v): the unfinished jobs count as lost", err))
+		} else {
+			rec.Held(queued + held)
+		}
+	}
 	out.Phases = phases.stop()
 	out.Notes = append(out.Notes, phaseNotes(out.Phases)...)
 	bytesAfter := linkBytes(st)
@@ -172,7 +209,8 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 		if cfg.Jobs == 0 {
 			planned = "a " + cfg.Duration.String() + " run"
 		}
-		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d accepted jobs of %s; %d accepted jobs had not completed and count as lost", snap.Jobs.Accepted, planned, snap.Jobs.Lost))
+		out.Notes = append(out.Notes, fmt.Sprintf("interrupted: figures cover %d accepted jobs of %s; %d accepted jobs had not completed (%d still in Faktory, %d lost)",
+			snap.Jobs.Accepted, planned, snap.Jobs.Pending+snap.Jobs.Lost, snap.Jobs.Pending, snap.Jobs.Lost))
 	}
 	fillRun(&out, cfg, snap, loadStart, enqueueEnd)
 	// Drain rate: from the FETCH that brought the first job (one worker-faktory round trip

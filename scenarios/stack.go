@@ -175,19 +175,49 @@ func (st *Stack) measureLink(ctx context.Context, name string, samples int) (tim
 	return netem.Measure(ctx, p.Probe, samples)
 }
 
+// StopWorkers stops the workers and returns how many jobs they still held (started, never
+// reported: Faktory keeps them reserved). idle says no job of the run can be in a slot,
+// so the slots are closed at once rather than sit out Faktory's 2 s long poll; otherwise
+// running jobs get a bounded time to finish and be ACKed. Close does not stop them again.
+func (st *Stack) StopWorkers(idle bool) (held int) {
+	w := st.Worker
+	if w == nil {
+		return 0
+	}
+	st.Worker = nil
+	if idle {
+		_ = w.Close()
+		return w.Held()
+	}
+	// A slot may be inside Faktory's 2 s long poll, whose answer then crosses the link.
+	wait := 3 * time.Second
+	if l := st.Links[netem.WorkerFaktory]; l != nil {
+		wait += l.Spec().RTT + l.Spec().Jitter
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_ = w.Stop(ctx)
+	return w.Held()
+}
+
+// Queued asks Faktory, directly (not through a link), how many jobs the run's queue holds.
+func (st *Stack) Queued(ctx context.Context) (int, error) {
+	c, err := st.Faktory.Dial(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	sizes, err := c.QueueSizes()
+	if err != nil {
+		return 0, fmt.Errorf("INFO: %w", err)
+	}
+	return int(sizes[st.Queue]), nil
+}
+
 // Close stops the workers (letting in-flight jobs finish briefly), the API, the links
 // and the broker, in that order, so nothing is left running.
 func (st *Stack) Close() {
-	if st.Worker != nil {
-		// A slot may be inside Faktory's 2 s long poll, whose answer then crosses the link.
-		wait := 3 * time.Second
-		if l := st.Links[netem.WorkerFaktory]; l != nil {
-			wait += l.Spec().RTT + l.Spec().Jitter
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		_ = st.Worker.Stop(ctx)
-		cancel()
-	}
+	st.StopWorkers(false)
 	if st.API != nil {
 		// In-flight requests, then (async) the buffer's last flushes across api-faktory.
 		wait := 5 * time.Second

@@ -73,6 +73,7 @@ type Worker struct {
 	mu          sync.Mutex
 	conns       map[*faktory.Client]struct{}
 	busy        atomic.Int64
+	held        atomic.Int64 // jobs started and not yet handed to the sink
 }
 
 // StartWorker opens one connection per slot (so the first FETCH is not a dial) and starts
@@ -94,6 +95,7 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		return nil, fmt.Errorf("worker poll interval %s: want 0 or more", o.PollInterval)
 	}
 	w := &Worker{opts: o, queue: cmp.Or(o.Queue, DefaultQueue), stopping: make(chan struct{}), conns: map[*faktory.Client]struct{}{}}
+	w.opts.Sink = heldSink{held: &w.held, next: o.Sink}
 	if o.Poll == PollLibrary {
 		if err := w.startLibrary(); err != nil {
 			return nil, err
@@ -111,7 +113,7 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		o.Ack, w.opts.Ack = AckPipelined, AckPipelined
 	}
 	if o.Ack == AckPipelined {
-		if w.acks, err = newAcker(ctx, o.Endpoint, o.Sink); err != nil {
+		if w.acks, err = newAcker(ctx, o.Endpoint, w.opts.Sink); err != nil {
 			for _, c := range clients {
 				closeClient(c)
 			}
@@ -128,6 +130,24 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 
 // Busy is the number of slots running a job now.
 func (w *Worker) Busy() int { return int(w.busy.Load()) }
+
+// Held is the number of jobs the worker started and has not reported yet (running, or
+// waiting for their ACK's answer): Faktory holds them reserved. After Stop it counts the
+// jobs whose completion never came (a stuck job, or an ACK given up on).
+func (w *Worker) Held() int { return int(w.held.Load()) }
+
+// heldSink counts a job off the worker's held ones as its completion is reported.
+type heldSink struct {
+	held *atomic.Int64
+	next CompletionSink
+}
+
+func (s heldSink) Complete(c Completion) {
+	if s.next != nil {
+		s.next.Complete(c)
+	}
+	s.held.Add(-1)
+}
 
 // Stop stops fetching, lets in-flight jobs finish and be ACKed, and closes the
 // connections. A FETCH waiting in Faktory's long poll returns within 2 s plus one RTT;
@@ -269,6 +289,7 @@ func (w *Worker) slot(c *faktory.Client) {
 }
 
 func (w *Worker) run(job *faktory.Job) Completion {
+	w.held.Add(1)
 	w.busy.Add(1)
 	defer w.busy.Add(-1)
 	comp := Completion{Jid: job.Jid, Type: job.Type, Run: RunOf(job), Started: time.Now()}

@@ -74,7 +74,11 @@ func (v *progressView) update(p scenarios.Progress) {
 				progressbar.OptionSetWidth(30),
 			)
 		}
-		v.bar.Describe(fmt.Sprintf("%s %s, %d sent", v.label, p.Stage, p.Sent))
+		desc := fmt.Sprintf("%s %s, %d sent", v.label, p.Stage, p.Sent)
+		if eta := drainETA(p); eta != "" {
+			desc += ", " + eta
+		}
+		v.bar.Describe(desc)
 		_ = v.bar.Set(p.Completed)
 		if p.Done {
 			_ = v.bar.Finish()
@@ -99,6 +103,8 @@ func progressLine(p scenarios.Progress) string {
 		p.Stage, p.Sent, p.Accepted, p.Completed, rate, p.Elapsed.Round(100*time.Millisecond))
 	switch {
 	case p.Done:
+	case drainETA(p) != "":
+		s += ", " + drainETA(p)
 	case p.Total > 0 && rate > 0 && p.Completed < p.Total:
 		eta := time.Duration(float64(p.Total-p.Completed) / rate * float64(time.Second))
 		s += fmt.Sprintf(", ETA %s", eta.Round(time.Second))
@@ -109,4 +115,15 @@ func progressLine(p scenarios.Progress) string {
 		s += " (done)"
 	}
 	return s
+}
+
+// drainETA tells, during the drain, how many jobs are left and when they will be done at
+// the recent completion rate ("" when it cannot be told).
+func drainETA(p scenarios.Progress) string {
+	left := p.Accepted - p.Completed
+	if p.Done || p.Stage != "drain" || p.Rate <= 0 || left <= 0 {
+		return ""
+	}
+	eta := time.Duration(float64(left) / p.Rate * float64(time.Second))
+	return fmt.Sprintf("%d to drain at %.1f jobs/s, ETA %s", left, p.Rate, eta.Round(time.Second))
 }

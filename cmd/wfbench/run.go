@@ -36,7 +36,12 @@ Topologies: central (default; client-api, client-faktory, worker-faktory cross t
 WAN, api-faktory does not: the API sits with Faktory) and split (api-faktory crosses
 it too: an enqueue through the API pays two RTTs).
 
-Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
+Job accounting: completed + failed + pending + lost = accepted. The drain lasts as
+long as jobs keep completing; when it ends, Faktory is asked how many of the run's jobs
+it still holds: those are pending (not a failure; the report says how long they would
+take), the rest are lost.
+
+Exit codes: 0 ok (pending jobs included), 1 the run finished but jobs were lost, 2 bad flags,
 3 environment (redis-server missing, port taken, Faktory unreachable), 130 interrupted.`,
 		Example: `  # 1000 jobs in batches of 100 through the API at 100 ms RTT
   wfbench run --rtt 100ms --batch 100 --jobs 1000
@@ -50,6 +55,9 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
   # worker capacity: a backlog of 2000 jobs drained by each poll strategy
   wfbench run --rtt 100ms --batch 100 --jobs 2000 --burst --poll fixed
   wfbench run --rtt 100ms --batch 100 --jobs 2000 --burst --poll tuned
+
+  # stop waiting for slow workers after 2 s: the rest is reported pending
+  wfbench run --rtt 100ms --batch 100 --jobs 2000 --worker-concurrency 2 --drain-timeout 2s
 
   # one slow link only
   wfbench run --link api-faktory=30ms,jitter=3ms --topology central`,
@@ -81,7 +89,7 @@ Exit codes: 0 ok, 1 the run finished but jobs were lost, 2 bad flags,
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight (100 with --rate unless set)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: jobs per second on a fixed schedule (0 = closed loop)")
 	fs.BoolVar(&cfg.Burst, "burst", false, "enqueue every job before the workers start: the drain then measures the workers alone (drain jobs/s)")
-	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "how long to wait for accepted jobs to complete after the load")
+	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "longest wait for accepted jobs to complete after the load (0 = as long as jobs keep completing, up to 1h); the drain also ends after 10s without a completion. Jobs Faktory still holds then are reported pending, not lost")
 	fs.StringVar(&cfg.FaktoryURL, "faktory-url", "", "use a running Faktory (tcp://host:7419, tcp+tls://:password@host:port) instead of the embedded one")
 	fs.IntVar(&cfg.PoolSize, "pool-size", cfg.PoolSize, "API's Faktory connection pool size (FAKTORY_POOL_SIZE)")
 	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "largest batch the API accepts (FAKTORY_MAX_BATCH_SIZE)")
