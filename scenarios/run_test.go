@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -603,5 +605,53 @@ func TestExecuteFlushedJobsAreLost(t *testing.T) {
 	j := run.Jobs
 	if j.Accepted != 100 || j.Lost == 0 || j.Pending != 0 || j.Completed+j.Failed+j.Pending+j.Lost != j.Accepted {
 		t.Fatalf("jobs %+v: want the flushed jobs lost, none pending, completed + failed + pending + lost = accepted", j)
+	}
+}
+
+// The embedded broker's redis-server dying mid-run stops the run without a panic: what
+// was measured is returned, marked interrupted, with the death as an environment error.
+func TestExecuteBrokerDeath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run cut by a dead broker takes ~10 s to wind down")
+	}
+	cfg := Default()
+	cfg.Jobs, cfg.Batch, cfg.RTT = 2000, 10, 2*time.Millisecond
+	cfg.WorkerConcurrency, cfg.Work = 1, "20ms"
+	var once sync.Once
+	killed := make(chan error, 1)
+	opts := Options{Progress: func(p Progress) {
+		if p.Accepted < 100 {
+			return
+		}
+		once.Do(func() {
+			pids := redisChildren(t)
+			if len(pids) != 1 {
+				killed <- fmt.Errorf("redis-server children %v, want one", pids)
+				return
+			}
+			pid, _ := strconv.Atoi(pids[0])
+			killed <- syscall.Kill(pid, syscall.SIGKILL)
+		})
+	}}
+	run, err := Execute(testCtx(t, 2*time.Minute), cfg, opts)
+	select {
+	case kerr := <-killed:
+		if kerr != nil {
+			t.Fatalf("kill redis-server: %v", kerr)
+		}
+	default:
+		t.Fatalf("redis-server was never killed (run %+v, err %v)", run.Jobs, err)
+	}
+	if !errors.Is(err, ErrEnvironment) || !errors.Is(err, system.ErrBrokerDied) {
+		t.Fatalf("Execute: %v, want an environment error wrapping ErrBrokerDied", err)
+	}
+	if !run.Interrupted || run.Jobs.Accepted < 100 || run.Jobs.Accepted >= 2000 {
+		t.Errorf("run interrupted %v, jobs %+v: want the partial run, marked interrupted", run.Interrupted, run.Jobs)
+	}
+	if j := run.Jobs; j.Completed+j.Failed+j.Pending+j.Lost != j.Accepted {
+		t.Errorf("jobs %+v: completed + failed + pending + lost != accepted", j)
+	}
+	if left := redisChildren(t); len(left) > 0 {
+		t.Errorf("redis-server children left: %v", left)
 	}
 }

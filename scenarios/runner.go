@@ -52,7 +52,9 @@ type Options struct {
 
 // Execute measures one run: stack up, links measured, connections warmed, load (with its
 // phases), drain, stack down. It returns what was measured even when ctx ends mid-run
-// (Interrupted set); err is non-nil only when nothing meaningful could be measured.
+// (Interrupted set). err is non-nil when nothing meaningful could be measured, or when
+// the environment failed mid-run (the embedded broker died): then the run returned is
+// marked Interrupted and holds what was measured until then.
 func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, error) {
 	log := opts.Log
 	if log == nil {
@@ -71,6 +73,11 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 		return out, err
 	}
 	defer st.Close()
+	// From here on ctx also ends when the embedded broker dies: the run stops as if
+	// interrupted, keeps what it measured, and returns the death as an environment error.
+	userCtx := ctx
+	ctx, stopWatch := watchBroker(ctx, st.Broker)
+	defer stopWatch()
 
 	links, err := st.MeasureLinks(ctx, LinkSamples)
 	out.Links = links
@@ -226,10 +233,31 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 		out.Notes = append(out.Notes, fmt.Sprintf("burst: every job was enqueued before the workers started (%.0f ms after the load began); from their first pickup they drained the backlog at %.1f jobs/s",
 			ms(workersStart.Sub(loadStart)), out.Throughput.DrainJobsPerS))
 	}
+	if cause := context.Cause(ctx); userCtx.Err() == nil && errors.Is(cause, system.ErrBrokerDied) {
+		out.Notes = append(out.Notes, fmt.Sprintf("aborted: %v", cause))
+		return out, fmt.Errorf("%w: %w", ErrEnvironment, cause)
+	}
 	if snap.Jobs.Accepted == 0 && snap.LastErr != nil {
 		return out, fmt.Errorf("no job was accepted: %w", snap.LastErr)
 	}
 	return out, nil
+}
+
+// watchBroker returns a context that also ends, with the broker's error as its cause,
+// when the embedded broker dies (b nil: an external one, not watched).
+func watchBroker(ctx context.Context, b *system.Broker) (context.Context, func()) {
+	if b == nil {
+		return ctx, func() {}
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-b.Died():
+			cancel(b.Err())
+		case <-wctx.Done():
+		}
+	}()
+	return wctx, func() { cancel(nil) }
 }
 
 // linkBytes reads every link's byte counters (up, down).

@@ -47,7 +47,7 @@ func RunScenario(ctx context.Context, sc *Scenario, res *reports.Result, opts Su
 				opts.RunStarting(i, n, pr.Config, rep)
 			}
 			run, err := Execute(ctx, pr.Config, opts.Options)
-			if err != nil {
+			if err != nil && !run.Interrupted {
 				return fmt.Errorf("run %q: %w", pr.Config.Name, err)
 			}
 			run.Params = pr.Params
@@ -55,6 +55,9 @@ func RunScenario(ctx context.Context, sc *Scenario, res *reports.Result, opts Su
 				run.Repetition = rep
 			}
 			res.Runs = append(res.Runs, run)
+			if err != nil { // the environment failed mid-run: keep what it measured
+				return fmt.Errorf("run %q: %w", pr.Config.Name, err)
+			}
 			if opts.RunDone != nil {
 				opts.RunDone(run)
 			}
@@ -121,7 +124,7 @@ func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts 
 					starting(s, i, n, pr.Config, rep)
 				}
 				run, err := Execute(ctx, pr.Config, opts)
-				if err != nil {
+				if err != nil && !run.Interrupted {
 					return res, fmt.Errorf("run %q of %s: %w", pr.Config.Name, scs[s].Name, err)
 				}
 				run.Params = pr.Params
@@ -129,6 +132,9 @@ func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts 
 					run.Repetition = rep
 				}
 				res[s].Runs = append(res[s].Runs, run)
+				if err != nil { // the environment failed mid-run: keep what it measured
+					return res, fmt.Errorf("run %q of %s: %w", pr.Config.Name, scs[s].Name, err)
+				}
 				if run.Interrupted {
 					return res, ctx.Err()
 				}

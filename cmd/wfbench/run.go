@@ -119,16 +119,21 @@ func runConfig(cmd *cobra.Command, cfg scenarios.RunConfig, rf reportFlags) erro
 		}
 		view.start(label)
 		run, err := scenarios.Execute(cmd.Context(), cfg, opts)
-		if err != nil {
-			// Nothing worth a report for this run: the stack did not come up, or no job
-			// was accepted (Faktory refusing them is the environment's doing).
-			runErr = fmt.Errorf("run %s: %w", cfg.DisplayName(), err)
-			break
-		}
 		if count > 1 {
 			run.Repetition = rep
 		}
-		res.Runs = append(res.Runs, run)
+		if run.Interrupted {
+			res.Runs = append(res.Runs, run) // what was measured until it stopped
+		}
+		if err != nil {
+			// The stack did not come up, no job was accepted (Faktory refusing them is the
+			// environment's doing), or the environment failed mid-run.
+			runErr = fmt.Errorf("run %s: %w", cfg.DisplayName(), err)
+			break
+		}
+		if !run.Interrupted {
+			res.Runs = append(res.Runs, run)
+		}
 		if run.Interrupted {
 			break
 		}

@@ -249,10 +249,12 @@ func finish(cmd *cobra.Command, res *reports.Result, out string, runErr error) e
 		interrupted = interrupted || r.Interrupted
 	}
 	switch {
-	case ctx.Err() != nil || interrupted:
+	case ctx.Err() != nil:
 		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
-	case runErr != nil:
-		return &exitError{exitEnvironment, fmt.Errorf("%w (the runs measured before it are in %s)", runErr, out)}
+	case runErr != nil: // a run stopped by the environment is not the user's interrupt
+		return &exitError{exitEnvironment, fmt.Errorf("%w (what was measured until then is in %s)", runErr, out)}
+	case interrupted:
+		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
 	}
 	var fails []string
 	if lost > 0 {
