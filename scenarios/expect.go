@@ -60,6 +60,7 @@ var metrics = []metric{
 	countMetric("accepted", func(j reports.Jobs) int { return j.Accepted }),
 	countMetric("completed", func(j reports.Jobs) int { return j.Completed }),
 	countMetric("failed", func(j reports.Jobs) int { return j.Failed }),
+	countMetric("pending", func(j reports.Jobs) int { return j.Pending }),
 	countMetric("lost", func(j reports.Jobs) int { return j.Lost }),
 	countMetric("duplicated", func(j reports.Jobs) int { return j.Duplicated }),
 	countMetric("errors", func(j reports.Jobs) int { return j.Errors }),
