@@ -83,8 +83,8 @@ th, td { border: 1px solid #8886; padding: 0.25rem 0.5rem; white-space: nowrap; 
 th { background: #8882; white-space: normal; vertical-align: bottom; }
 td:first-child { white-space: normal; min-width: 8rem; }
 code { font-size: 0.85em; background: #8882; padding: 0.05rem 0.25rem; border-radius: 3px; }
-figure.plot { margin: 1rem 0; }
-figure.plot svg { width: 100%; height: auto; max-width: 52rem; background: #fff; border-radius: 4px; }
+figure.plot { margin: 1rem 0; overflow-x: auto; }
+figure.plot svg { display: block; width: 100%; height: auto; min-width: 34rem; background: #fff; border-radius: 4px; }
 @media (max-width: 40rem) { body { padding: 0.5rem; font-size: 14px; } }
 </style>
 </head>

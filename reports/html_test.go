@@ -33,6 +33,11 @@ func TestHTMLSelfContained(t *testing.T) {
 	if regexp.MustCompile(`<svg[^>]*>`).FindAllString(page, -1)[0] == "" || !strings.Contains(page, `viewBox="0 0 `) {
 		t.Errorf("inline SVGs need a viewBox to scale")
 	}
+	// The plots take the content's full width (a phone scrolls them rather than shrink
+	// their text past reading); the viewBox keeps their proportions.
+	if !regexp.MustCompile(`figure\.plot svg \{[^}]*width: 100%; height: auto;`).MatchString(page) || regexp.MustCompile(`figure\.plot svg \{[^}]*max-width`).MatchString(page) {
+		t.Errorf("plots must be width 100%%, height auto, without a max-width")
+	}
 	if strings.Contains(page, "<?xml") {
 		t.Errorf("an XML declaration inside HTML")
 	}
