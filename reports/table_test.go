@@ -66,3 +66,24 @@ func mustHist(t *testing.T, r *Run, point string) *hdrhistogram.Histogram {
 	}
 	return h
 }
+
+// Pending jobs are not called lost: the table says how many Faktory still held and how
+// long they would take at the run's measured completion rate.
+func TestTablePendingLine(t *testing.T) {
+	res := testResult(t)
+	res.Runs = res.Runs[:1]
+	r := &res.Runs[0]
+	r.Jobs = Jobs{Requested: 20000, Accepted: 20000, Completed: 16750, Pending: 3250}
+	r.Throughput.CompletedJobsPerS = 250
+	var out strings.Builder
+	if err := WriteTable(&out, res); err != nil {
+		t.Fatal(err)
+	}
+	want := "3250 jobs still queued in Faktory when the drain ended (at the measured 250.0 jobs/s they need ~13s more)"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("table does not say %q:\n%s", want, out.String())
+	}
+	if strings.Contains(out.String(), "lost (") {
+		t.Errorf("pending jobs reported as lost:\n%s", out.String())
+	}
+}
