@@ -66,6 +66,17 @@ func execute(t *testing.T, ctx context.Context, cfg RunConfig) reports.Run {
 	return run
 }
 
+// wantNote fails the test unless one of the run's notes contains want.
+func wantNote(t *testing.T, run reports.Run, want string) {
+	t.Helper()
+	for _, n := range run.Notes {
+		if strings.Contains(n, want) {
+			return
+		}
+	}
+	t.Errorf("no note says %q: %q", want, run.Notes)
+}
+
 func testCtx(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -301,13 +312,7 @@ func TestExecuteInterrupted(t *testing.T) {
 	if j := run.Jobs; j.Pending+j.Lost != j.Accepted-j.Completed-j.Failed || j.Duplicated != 0 {
 		t.Errorf("accounting %+v: pending + lost must be accepted - completed - failed, nothing duplicated", j)
 	}
-	mentioned := false
-	for _, n := range run.Notes {
-		mentioned = mentioned || strings.Contains(n, "interrupted")
-	}
-	if !mentioned {
-		t.Errorf("notes %v do not say the run was interrupted", run.Notes)
-	}
+	wantNote(t, run, "interrupted")
 	wantMinAtLeast(t, run, reports.PointEnqueue, 5*time.Millisecond)
 }
 
@@ -522,13 +527,7 @@ func TestExecuteAsyncSplit(t *testing.T) {
 	if run.Model.EnqueueRTTMS != 10 {
 		t.Errorf("model enqueue RTT %g ms, want 10: an async call does not wait on api-faktory", run.Model.EnqueueRTTMS)
 	}
-	noted := false
-	for _, n := range run.Notes {
-		noted = noted || strings.Contains(n, "not yet durable")
-	}
-	if !noted {
-		t.Errorf("no note states the not-yet-durable window: %v", run.Notes)
-	}
+	wantNote(t, run, "not yet durable")
 }
 
 // A drain cut short by its limit leaves the backlog in Faktory: those jobs are pending,
@@ -544,13 +543,7 @@ func TestExecuteDrainLimitLeavesPending(t *testing.T) {
 	if j.Accepted != 100 || j.Pending == 0 || j.Lost != 0 || j.Completed+j.Failed+j.Pending+j.Lost != j.Accepted {
 		t.Fatalf("jobs %+v: want 100 accepted, some pending, none lost, completed + failed + pending + lost = accepted", j)
 	}
-	noted := false
-	for _, n := range run.Notes {
-		noted = noted || strings.Contains(n, "drain stopped at its limit of 500ms")
-	}
-	if !noted {
-		t.Errorf("notes %q do not say the drain stopped at its limit", run.Notes)
-	}
+	wantNote(t, run, "drain stopped at its limit of 500ms")
 	var md strings.Builder
 	if err := reports.WriteMarkdown(&md, &reports.Result{Runs: []reports.Run{run}}); err != nil {
 		t.Fatal(err)
