@@ -57,6 +57,9 @@ var CompareMetrics = []compareMetric{
 	latencyMetric(PointEndToEnd, "p99", func(p Percentiles) float64 { return p.P99 }),
 	latencyMetric(PointEndToEnd, "p99.9", func(p Percentiles) float64 { return p.P999 }),
 	countMetric("lost", func(j Jobs) int { return j.Lost }),
+	// Pending appearing is a regression too: the candidate did not drain its backlog, and
+	// its end-to-end percentiles leave out the jobs that waited longest.
+	countMetric("pending", func(j Jobs) int { return j.Pending }),
 	countMetric("failed", func(j Jobs) int { return j.Failed }),
 	countMetric("errors", func(j Jobs) int { return j.Errors }),
 	countMetric("duplicated", func(j Jobs) int { return j.Duplicated }),

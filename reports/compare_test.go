@@ -115,6 +115,21 @@ func TestCompareLostFromZero(t *testing.T) {
 	}
 }
 
+// A candidate that left jobs pending (it did not drain its backlog) regresses, even though
+// none is lost: its end-to-end figures leave out the jobs that waited longest.
+func TestComparePendingFromZero(t *testing.T) {
+	base := resultOf(rttRun(t, "a", 20, 0, 0))
+	slow := rttRun(t, "a", 20, 0, 0)
+	slow.Jobs.Completed, slow.Jobs.Pending = slow.Jobs.Completed-40, 40
+	c, _ := Compare(base, resultOf(slow), "", "", CompareOptions{MaxRegression: 10})
+	if v := verdicts(c)["pending"]; v != VerdictRegression {
+		t.Errorf("pending 0 → 40: %s", v)
+	}
+	if v := verdicts(c)["lost"]; v != VerdictSame {
+		t.Errorf("lost 0 → 0: %s", v)
+	}
+}
+
 // With 5 repetitions a side: noise is "no significant change"; a 2x change is
 // significant and a regression.
 func TestCompareRepetitionsSignificance(t *testing.T) {
