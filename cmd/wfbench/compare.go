@@ -37,8 +37,7 @@ func newCompareCmd() *cobra.Command {
 		Long: `compare matches the runs of two results by name (else by configuration) and reports,
 per metric (throughput, completed throughput, enqueue/pickup/end-to-end p50, p99,
 p99.9, lost, pending, failed, errors, duplicated), the change and a verdict: better,
-worse, regression (worse beyond the
-limit), no change, or — with repetitions on both sides (--count) — "no significant
+worse, regression (worse beyond the limit), no change, or — with repetitions on both sides (--count) — "no significant
 change" when the Mann-Whitney U test (golang.org/x/perf's benchmath, as benchstat)
 cannot tell the two apart. A lost job appearing is always a regression, and so is a
 pending one (the candidate did not drain its backlog).
