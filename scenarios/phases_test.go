@@ -58,11 +58,18 @@ func TestPhaseAtZeroApplies(t *testing.T) {
 func TestPhaseLiftOnlyItsOwn(t *testing.T) {
 	l := phaseLink(t)
 	a, b := netem.Condition{Latency: 100 * time.Millisecond}, netem.Condition{Latency: 500 * time.Millisecond}
-	p := startPhases([]Phase{{Link: netem.ClientAPI, Condition: a}, {Link: netem.ClientAPI, At: 20 * time.Millisecond, Condition: b}},
+	// The order a then b is made, not left to two timers 20 ms apart (a goroutine delayed
+	// that long would impose a after b): the second phase is due in an hour and imposed by
+	// hand, as its timer would, once the first holds the link.
+	p := startPhases([]Phase{{Link: netem.ClientAPI, Condition: a}, {Link: netem.ClientAPI, At: time.Hour, Condition: b}},
 		map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
 	defer p.stop()
-	if !waitImposed(l, b) {
-		t.Fatal("the second phase never took the link")
+	if !waitImposed(l, a) {
+		t.Fatal("the first phase never took the link")
+	}
+	p.impose(1)
+	if c, ok := l.Imposed(); !ok || c != b {
+		t.Fatalf("the second phase did not take the link: it carries %v (imposed %v)", c, ok)
 	}
 	p.mu.Lock()
 	p.lift(0) // the first phase's lift, arriving late
