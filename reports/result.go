@@ -140,7 +140,9 @@ type Phase struct {
 	// load; absent if the run ended first.
 	AppliedAtS *float64 `json:"applied_at_s,omitempty"`
 	LiftedAtS  *float64 `json:"lifted_at_s,omitempty"`
-	Error      string   `json:"error,omitempty"`
+	// CutShort: the run ended before the phase's for was up, and lifted it.
+	CutShort bool   `json:"cut_short,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Config is the run configuration as the report needs it.

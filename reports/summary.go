@@ -97,7 +97,7 @@ func efficiency(r *Run) string {
 func runWarnings(r *Run) []string {
 	var w []string
 	if r.Jobs.Lost > 0 {
-		w = append(w, fmt.Sprintf("%s lost (accepted, never completed, no longer in Faktory)", plural(r.Jobs.Lost, "job")))
+		w = append(w, fmt.Sprintf("%s lost (accepted, never completed, not held by Faktory when the run ended)", plural(r.Jobs.Lost, "job")))
 	}
 	if r.Jobs.Pending > 0 {
 		w = append(w, pendingLine(r))
@@ -118,7 +118,7 @@ func runWarnings(r *Run) []string {
 // would take at the rate the run measured. Not a failure, but the end-to-end figures
 // leave out these jobs, the ones that waited longest.
 func pendingLine(r *Run) string {
-	s := fmt.Sprintf("%s still queued in Faktory when the drain ended", plural(r.Jobs.Pending, "job"))
+	s := fmt.Sprintf("%s still queued or reserved in Faktory when the drain ended", plural(r.Jobs.Pending, "job"))
 	if rate := r.Throughput.CompletedJobsPerS; rate > 0 {
 		eta := max(time.Duration(float64(r.Jobs.Pending)/rate*float64(time.Second)).Round(time.Second), time.Second)
 		s += fmt.Sprintf(" (at the measured %s jobs/s they need ~%s more)", fmtRate(rate), eta)

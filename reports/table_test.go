@@ -79,7 +79,7 @@ func TestTablePendingLine(t *testing.T) {
 	if err := WriteTable(&out, res); err != nil {
 		t.Fatal(err)
 	}
-	want := "3250 jobs still queued in Faktory when the drain ended (at the measured 250.0 jobs/s they need ~13s more)"
+	want := "3250 jobs still queued or reserved in Faktory when the drain ended (at the measured 250.0 jobs/s they need ~13s more)"
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("table does not say %q:\n%s", want, out.String())
 	}

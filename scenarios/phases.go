@@ -100,6 +100,15 @@ func (p *phaser) stop() []reports.Phase {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.stopped {
+		now := time.Since(p.start).Seconds()
+		for _, i := range p.owner {
+			// Still imposed with its time not up: the run ends it early.
+			if r := &p.rec[i]; r.ForS > 0 && r.AppliedAtS != nil && now < *r.AppliedAtS+r.ForS {
+				r.CutShort = true
+			}
+		}
+	}
 	p.stopped = true
 	for _, t := range p.timers {
 		t.Stop()
@@ -119,6 +128,8 @@ func phaseNotes(rec []reports.Phase) []string {
 			out = append(out, fmt.Sprintf("phase %s on %s at %gs failed: %s", r.Condition, r.Link, r.AtS, r.Error))
 		case r.AppliedAtS == nil:
 			out = append(out, fmt.Sprintf("phase %s on %s at %gs did not happen: the run ended first", r.Condition, r.Link, r.AtS))
+		case r.CutShort && r.LiftedAtS != nil:
+			out = append(out, fmt.Sprintf("phase %s on %s at %gs was cut short after %.3fs of %gs: the run ended first", r.Condition, r.Link, r.AtS, *r.LiftedAtS-*r.AppliedAtS, r.ForS))
 		}
 	}
 	return out

@@ -246,12 +246,15 @@ var ErrDrainStalled = errors.New("no job completed")
 
 // Drain waits until every accepted job has completed, no job has completed for idle
 // (ErrDrainStalled; idle 0: no such limit), or ctx ends (its error). A drain lasts as
-// long as the workers make progress, however long the backlog.
-func (r *Recorder) Drain(ctx context.Context, idle time.Duration) error {
+// long as the workers make progress, however long the backlog. Before quietUntil (the
+// end of the run's last timed fault, say) a lack of progress is expected: the idle
+// window counts from then at the earliest.
+func (r *Recorder) Drain(ctx context.Context, idle time.Duration, quietUntil time.Time) error {
 	var stall <-chan time.Time // nil: never
 	var t *time.Timer
+	window := func() time.Duration { return idle + max(time.Until(quietUntil), 0) }
 	if idle > 0 {
-		t = time.NewTimer(idle)
+		t = time.NewTimer(window())
 		defer t.Stop()
 		stall = t.C
 	}
@@ -263,7 +266,7 @@ func (r *Recorder) Drain(ctx context.Context, idle time.Duration) error {
 		}
 		if t != nil && finished != last {
 			last = finished
-			t.Reset(idle)
+			t.Reset(window())
 		}
 		select {
 		case <-r.changed:

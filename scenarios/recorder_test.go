@@ -259,17 +259,26 @@ func TestRecorderDrainStalls(t *testing.T) {
 	r.Call(at(0), at(0), at(5), []string{"a", "b"}, nil, false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := r.Drain(ctx, 20*time.Millisecond); !errors.Is(err, ErrDrainStalled) {
+	if err := r.Drain(ctx, 20*time.Millisecond, time.Time{}); !errors.Is(err, ErrDrainStalled) {
 		t.Fatalf("Drain with nothing completing: %v, want ErrDrainStalled", err)
 	}
 	capped, cancelCap := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancelCap()
-	if err := r.Drain(capped, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+	if err := r.Drain(capped, time.Minute, time.Time{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Drain past its cap: %v, want DeadlineExceeded", err)
+	}
+	// Before quietUntil (a fault still on) no progress is expected: the idle window
+	// counts from then. Timers never fire early, so the stall cannot come sooner.
+	quiet := time.Now().Add(100 * time.Millisecond)
+	if err := r.Drain(ctx, 20*time.Millisecond, quiet); !errors.Is(err, ErrDrainStalled) {
+		t.Fatalf("Drain past quietUntil: %v, want ErrDrainStalled", err)
+	}
+	if early := quiet.Add(20 * time.Millisecond).Sub(time.Now()); early > 0 {
+		t.Errorf("the drain stalled %s before quietUntil + idle", early)
 	}
 	r.Complete(done("a", 6, 7))
 	r.Complete(done("b", 6, 7))
-	if err := r.Drain(ctx, 20*time.Millisecond); err != nil {
+	if err := r.Drain(ctx, 20*time.Millisecond, time.Time{}); err != nil {
 		t.Fatalf("Drain with every job done: %v", err)
 	}
 }
@@ -281,7 +290,7 @@ func TestRecorderDrain(t *testing.T) {
 
 	// Nothing completes: Drain gives up with the context's error.
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	err := r.Drain(short, 0)
+	err := r.Drain(short, 0, time.Time{})
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Drain with jobs pending: %v, want DeadlineExceeded", err)
@@ -290,7 +299,7 @@ func TestRecorderDrain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res := make(chan error, 1)
-	go func() { res <- r.Drain(ctx, 0) }()
+	go func() { res <- r.Drain(ctx, 0, time.Time{}) }()
 	r.Complete(done("a", 6, 7))
 	r.Complete(done("b", 6, 7))
 	if err := <-res; err != nil {
@@ -303,7 +312,7 @@ func TestRecorderDrain(t *testing.T) {
 	empty := NewRecorder(testRun)
 	dead, cancelDead := context.WithCancel(context.Background())
 	cancelDead()
-	if err := empty.Drain(dead, time.Millisecond); err != nil {
+	if err := empty.Drain(dead, time.Millisecond, time.Time{}); err != nil {
 		t.Errorf("Drain with nothing pending: %v", err)
 	}
 }

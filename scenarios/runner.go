@@ -28,17 +28,32 @@ const (
 	MinDrainIdle    = 10 * time.Second
 )
 
+// phasesEnd is when the last timed phase ends, from the start of the load (0: none).
+func phasesEnd(phases []Phase) time.Duration {
+	var end time.Duration
+	for _, p := range phases {
+		if p.For > 0 {
+			end = max(end, p.At+p.For)
+		}
+	}
+	return end
+}
+
 // DrainIdle is how long a drain waits without a completion before it gives up: at least
 // MinDrainIdle, and long enough for a slot to fetch, run and ACK one job twice over plus
-// a fixed slot's sleep after an empty FETCH, so slow jobs or long links are not taken
-// for a stall.
+// a fixed slot's sleep after an empty FETCH (and an async API's flush interval), so slow
+// jobs, long links or a slow flusher are not taken for a stall.
 func DrainIdle(cfg RunConfig) time.Duration {
 	var rtt time.Duration
 	if plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links); err == nil {
 		rtt = plan[netem.WorkerFaktory].RTT + plan[netem.WorkerFaktory].Jitter
 	}
 	work, _ := system.ParseWork(cfg.Work)
-	return max(MinDrainIdle, 2*(work.D+2*rtt)+cfg.PollInterval)
+	idle := max(MinDrainIdle, 2*(work.D+2*rtt)+cfg.PollInterval)
+	if cfg.EnqueueMode == system.EnqueueAsync && cfg.Target == TargetAPI {
+		idle += cfg.FlushInterval // the API's buffer may hold the last jobs that long
+	}
+	return idle
 }
 
 // LinkSamples is how many round trips measure a link before the load.
@@ -55,7 +70,7 @@ type Options struct {
 // (Interrupted set). err is non-nil when nothing meaningful could be measured, or when
 // the environment failed mid-run (the embedded broker died): then the run returned is
 // marked Interrupted and holds what was measured until then.
-func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, error) {
+func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, err error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -75,9 +90,14 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 	defer st.Close()
 	// From here on ctx also ends when the embedded broker dies: the run stops as if
 	// interrupted, keeps what it measured, and returns the death as an environment error.
-	userCtx := ctx
 	ctx, stopWatch := watchBroker(ctx, st.Broker)
 	defer stopWatch()
+	defer func() {
+		// A step that failed because the broker died says so, not just "canceled".
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, system.ErrBrokerDied) && !errors.Is(err, system.ErrBrokerDied) {
+			err = fmt.Errorf("%w: %w (%v)", ErrEnvironment, cause, err)
+		}
+	}()
 
 	links, err := st.MeasureLinks(ctx, LinkSamples)
 	out.Links = links
@@ -165,14 +185,16 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 	}
 
 	// Drain: it lasts while jobs keep completing (up to DrainWait, or DefaultDrainCap),
-	// and ends after an idle window without a completion. An interrupt (before or during
-	// the drain) cuts it to InterruptDrain, so an interrupted run still reports what
-	// happened to the jobs in flight rather than counting them lost at once.
+	// and ends after an idle window without a completion, counted from the end of the
+	// last timed phase at the earliest (a fault may hold every job back until then). An
+	// interrupt (before or during the drain) cuts it to InterruptDrain, so an interrupted
+	// run still reports what happened to the jobs in flight rather than counting them
+	// lost at once.
 	limit := cmp.Or(cfg.DrainWait, DefaultDrainCap)
 	idle := DrainIdle(cfg)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	stopCut := context.AfterFunc(ctx, func() { time.AfterFunc(InterruptDrain, cancel) })
-	drainErr := rec.Drain(dctx, idle)
+	drainErr := rec.Drain(dctx, idle, loadStart.Add(phasesEnd(cfg.Phases)))
 	stopCut()
 	cancel()
 	out.Interrupted = ctx.Err() != nil
@@ -183,27 +205,37 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 			out.Notes = append(out.Notes, fmt.Sprintf("drain stopped at its limit of %s (--drain-timeout), with %d accepted jobs unfinished", limit, unfinished))
 		}
 	}
+	// What Faktory still holds is counted on a still system: phases lifted (a fault
+	// ends with the run), workers stopped (no job moves between the queue and a slot
+	// while it is counted), the API stopped (an async buffer flushed into the queue).
+	out.Phases = phases.stop()
+	out.Notes = append(out.Notes, phaseNotes(out.Phases)...)
+	held := st.StopWorkers(rec.Pending() == 0)
+	if err := st.StopAPI(); err != nil {
+		out.Notes = append(out.Notes, fmt.Sprintf("stopping the API: %v", err))
+	}
 	if cfg.EnqueueMode == system.EnqueueAsync && cfg.Target == TargetAPI {
 		s := st.API.AsyncStats()
 		out.Notes = append(out.Notes, fmt.Sprintf("async enqueue: the API answered before Faktory had the job; accepted jobs waited up to %.1f ms (mean %.1f ms) in its buffer, not yet durable, over %d PUSHB flushes; %d refused by Faktory",
 			ms(s.MaxWindow), ms(s.MeanWindow), s.Flushes, s.Refused))
 	}
-	// The workers stop before Faktory is asked what it still holds, so that no job
-	// moves between its queue and a slot while it is counted.
-	held := st.StopWorkers(rec.Pending() == 0)
 	rec.Settle()
 	if rec.Pending() > 0 {
 		qctx, qcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		queued, err := st.Queued(qctx)
+		queued, reserved, err := st.FaktoryHolds(qctx)
 		qcancel()
-		if err != nil {
+		switch {
+		case err != nil:
 			out.Notes = append(out.Notes, fmt.Sprintf("could not ask Faktory how many of the run's jobs it still holds (%v): the unfinished jobs count as lost", err))
-		} else {
+		case reserved < 0: // an external Faktory: the jobs our own workers still held
 			rec.Held(queued + held)
+		default:
+			rec.Held(queued + reserved)
+		}
+		if err == nil && st.Broker == nil && queued > 0 {
+			out.Notes = append(out.Notes, fmt.Sprintf("the run's queue %s, with the %d jobs still in it, is removed from the external Faktory as the run ends", st.Queue, queued))
 		}
 	}
-	out.Phases = phases.stop()
-	out.Notes = append(out.Notes, phaseNotes(out.Phases)...)
 	bytesAfter := linkBytes(st)
 	for i := range out.Links {
 		n := out.Links[i].Name
@@ -233,7 +265,7 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (reports.Run, err
 		out.Notes = append(out.Notes, fmt.Sprintf("burst: every job was enqueued before the workers started (%.0f ms after the load began); from their first pickup they drained the backlog at %.1f jobs/s",
 			ms(workersStart.Sub(loadStart)), out.Throughput.DrainJobsPerS))
 	}
-	if cause := context.Cause(ctx); userCtx.Err() == nil && errors.Is(cause, system.ErrBrokerDied) {
+	if cause := context.Cause(ctx); errors.Is(cause, system.ErrBrokerDied) {
 		out.Notes = append(out.Notes, fmt.Sprintf("aborted: %v", cause))
 		return out, fmt.Errorf("%w: %w", ErrEnvironment, cause)
 	}

@@ -200,34 +200,48 @@ func (st *Stack) StopWorkers(idle bool) (held int) {
 	return w.Held()
 }
 
-// Queued asks Faktory, directly (not through a link), how many jobs the run's queue holds.
-func (st *Stack) Queued(ctx context.Context) (int, error) {
+// FaktoryHolds asks Faktory, directly (not through a link), how many jobs the run's queue
+// holds and, with the embedded broker (which serves this run alone), how many jobs are
+// reserved in its working set; reserved is -1 on an external Faktory, whose working set
+// other applications share.
+func (st *Stack) FaktoryHolds(ctx context.Context) (queued, reserved int, err error) {
 	c, err := st.Faktory.Dial(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer c.Close()
-	sizes, err := c.QueueSizes()
+	state, err := c.CurrentState()
 	if err != nil {
-		return 0, fmt.Errorf("INFO: %w", err)
+		return 0, 0, fmt.Errorf("INFO: %w", err)
 	}
-	return int(sizes[st.Queue]), nil
+	reserved = -1
+	if st.Broker != nil {
+		reserved = int(state.Data.Sets["working"])
+	}
+	return int(state.Data.Queues[st.Queue]), reserved, nil
+}
+
+// StopAPI stops the API: in-flight requests finish and, in async mode, its buffer is
+// flushed to Faktory (bounded). Close stopping it again is harmless.
+func (st *Stack) StopAPI() error {
+	if st.API == nil {
+		return nil
+	}
+	// In-flight requests, then (async) the buffer's last flushes across api-faktory.
+	wait := 5 * time.Second
+	if l := st.Links[netem.APIFaktory]; l != nil {
+		wait += 2 * l.Spec().RTT
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	return st.API.Stop(ctx)
 }
 
 // Close stops the workers (letting in-flight jobs finish briefly), the API, the links
 // and the broker, in that order, so nothing is left running.
 func (st *Stack) Close() {
 	st.StopWorkers(false)
-	if st.API != nil {
-		// In-flight requests, then (async) the buffer's last flushes across api-faktory.
-		wait := 5 * time.Second
-		if l := st.Links[netem.APIFaktory]; l != nil {
-			wait += 2 * l.Spec().RTT
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		_ = st.API.Stop(ctx)
-		cancel()
-	}
+	_ = st.StopAPI()
 	if st.apiPool != nil {
 		st.apiPool.Close()
 	}

@@ -42,7 +42,9 @@ it still holds: those are pending (not a failure; the report says how long they 
 take), the rest are lost.
 
 Exit codes: 0 ok (pending jobs included), 1 the run finished but jobs were lost, 2 bad flags,
-3 environment (redis-server missing, port taken, Faktory unreachable), 130 interrupted.`,
+3 environment (redis-server missing, port taken, Faktory unreachable, the embedded
+Faktory's redis-server died mid-run: what was measured until then is written),
+130 interrupted.`,
 		Example: `  # 1000 jobs in batches of 100 through the API at 100 ms RTT
   wfbench run --rtt 100ms --batch 100 --jobs 1000
 
@@ -89,7 +91,7 @@ Exit codes: 0 ok (pending jobs included), 1 the run finished but jobs were lost,
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight (100 with --rate unless set)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: jobs per second on a fixed schedule (0 = closed loop)")
 	fs.BoolVar(&cfg.Burst, "burst", false, "enqueue every job before the workers start: the drain then measures the workers alone (drain jobs/s)")
-	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "longest wait for accepted jobs to complete after the load (0 = as long as jobs keep completing, up to 1h); the drain also ends after 10s without a completion. Jobs Faktory still holds then are reported pending, not lost")
+	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "longest wait for accepted jobs to complete after the load (0 = as long as jobs keep completing, up to 1h); the drain also ends after a stretch without a completion (10s, longer with --work, a long worker link or an async flush interval). Jobs Faktory still holds then are reported pending, not lost")
 	fs.StringVar(&cfg.FaktoryURL, "faktory-url", "", "use a running Faktory (tcp://host:7419, tcp+tls://:password@host:port) instead of the embedded one")
 	fs.IntVar(&cfg.PoolSize, "pool-size", cfg.PoolSize, "API's Faktory connection pool size (FAKTORY_POOL_SIZE)")
 	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "largest batch the API accepts (FAKTORY_MAX_BATCH_SIZE)")
