@@ -231,6 +231,10 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 			rec.Held(queued + held)
 		default:
 			rec.Held(queued + reserved)
+			if reserved > 0 {
+				out.Notes = append(out.Notes, fmt.Sprintf("%d of the run's jobs were queued and %d reserved when the run ended: a reserved job was handed to a worker that never acknowledged it (a fault on its link, or a slot stopped mid-job); Faktory hands it out again after its %d s reservation",
+					queued, reserved, system.ReserveFor))
+			}
 		}
 		if err == nil && st.Broker == nil && queued > 0 {
 			out.Notes = append(out.Notes, fmt.Sprintf("the run's queue %s, with the %d jobs still in it, is removed from the external Faktory as the run ends", st.Queue, queued))
