@@ -35,6 +35,20 @@ func waitImposed(l *netem.Link, want netem.Condition) bool {
 	return false
 }
 
+// waitLifted polls until phase i has been lifted on its own (bounded), returning whether
+// it was.
+func waitLifted(p *phaser, i int) bool {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		p.mu.Lock()
+		lifted := p.rec[i].LiftedAtS != nil
+		p.mu.Unlock()
+		if lifted {
+			return true
+		}
+	}
+	return false
+}
+
 // A phase at 0 s fires as the phaser starts, every time.
 func TestPhaseAtZeroApplies(t *testing.T) {
 	l := phaseLink(t)
@@ -129,15 +143,7 @@ func TestPhaseLastsAtLeastFor(t *testing.T) {
 	for i := range 40 {
 		p := startPhases([]Phase{{Link: netem.ClientAPI, For: span, Condition: cond}},
 			map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
-		lifted := false
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			p.mu.Lock()
-			lifted = p.rec[0].LiftedAtS != nil
-			p.mu.Unlock()
-			if lifted {
-				break
-			}
-		}
+		lifted := waitLifted(p, 0)
 		rec := p.stop()
 		if !lifted || rec[0].AppliedAtS == nil {
 			t.Fatalf("iteration %d: phase not applied and lifted on its own: %+v", i, rec)
@@ -145,5 +151,31 @@ func TestPhaseLastsAtLeastFor(t *testing.T) {
 		if on := *rec[0].LiftedAtS - *rec[0].AppliedAtS; on < span.Seconds() {
 			t.Fatalf("iteration %d: phase lasted %.6f s, want at least %s", i, on, span)
 		}
+	}
+}
+
+// A phase the run ends before its time is up is marked cut short, with a note; one that
+// ran its course is not.
+func TestPhaseCutShortByRunEnd(t *testing.T) {
+	l := phaseLink(t)
+	cond := netem.Condition{Latency: 10 * time.Millisecond}
+	p := startPhases([]Phase{{Link: netem.ClientAPI, For: time.Hour, Condition: cond}},
+		map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+	if !waitImposed(l, cond) {
+		t.Fatal("phase never imposed")
+	}
+	rec := p.stop()
+	if !rec[0].CutShort || rec[0].LiftedAtS == nil {
+		t.Fatalf("record %+v: want lifted and cut short", rec[0])
+	}
+	if notes := phaseNotes(rec); len(notes) != 1 || !strings.Contains(notes[0], "cut short") {
+		t.Errorf("notes %q: want one saying the phase was cut short", notes)
+	}
+
+	done := startPhases([]Phase{{Link: netem.ClientAPI, For: 5 * time.Millisecond, Condition: cond}},
+		map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+	waitLifted(done, 0)
+	if rec := done.stop(); rec[0].LiftedAtS == nil || rec[0].CutShort || len(phaseNotes(rec)) != 0 {
+		t.Errorf("record %+v, notes %q: a phase that ran its course is not cut short", rec[0], phaseNotes(rec))
 	}
 }
