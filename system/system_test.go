@@ -734,8 +734,8 @@ func testWorkerRunsEveryJobOnce(t *testing.T, poll string) {
 		t.Fatalf("Stop: %v", err)
 	}
 	stopped = true
-	if w.Busy() != 0 {
-		t.Errorf("Busy %d after Stop", w.Busy())
+	if w.Busy() != 0 || w.Held() != 0 {
+		t.Errorf("Busy %d, Held %d after Stop: every job was reported", w.Busy(), w.Held())
 	}
 	// After Stop every slot has returned, so nothing else can arrive: no job ran twice.
 	close(s.ch)
@@ -764,6 +764,54 @@ func testWorkerRunsEveryJobOnce(t *testing.T, poll string) {
 	}
 	if !bytes.Contains(raw, []byte("queues")) {
 		t.Errorf("INFO has no queue sizes: %s", raw)
+	}
+}
+
+// gateSink holds each completion until released: the job is then started and not yet
+// reported.
+type gateSink struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g gateSink) Complete(Completion) {
+	g.entered <- struct{}{}
+	<-g.release
+}
+
+// Held counts a job from its start until its completion has been reported, so a run can
+// tell Faktory's reserved jobs from lost ones.
+func TestWorkerHeldUntilReported(t *testing.T) {
+	b := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	g := gateSink{entered: make(chan struct{}), release: make(chan struct{})}
+	w, err := StartWorker(ctx, WorkerOptions{Endpoint: Endpoint{Addr: b.Addr()}, Poll: PollFixed, Concurrency: 1, PollInterval: 50 * time.Millisecond, Sink: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Endpoint{Addr: b.Addr()}.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Push(NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: "held"}, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.entered:
+	case <-ctx.Done():
+		t.Fatal("the job never reached the sink")
+	}
+	if w.Held() != 1 {
+		t.Errorf("Held %d while the completion is being reported, want 1", w.Held())
+	}
+	close(g.release)
+	if err := w.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if w.Held() != 0 {
+		t.Errorf("Held %d after the completion was reported, want 0", w.Held())
 	}
 }
 
