@@ -20,6 +20,10 @@ import (
 type acker struct {
 	ep   Endpoint
 	sink CompletionSink
+	// window holds a token per ACK sent and not yet answered: when Faktory answers more
+	// slowly than the slots finish jobs, send blocks instead of queueing without bound
+	// (each unanswered ACK is also a reservation Faktory keeps in memory).
+	window chan struct{}
 
 	mu     sync.Mutex // serialises writes and connection changes
 	cur    *ackConn
@@ -40,8 +44,9 @@ type ackConn struct {
 	done    chan struct{} // closed when the reader has exited
 }
 
-func newAcker(ctx context.Context, ep Endpoint, sink CompletionSink) (*acker, error) {
-	a := &acker{ep: ep, sink: sink}
+// newAcker opens the ACK connection; at most window ACKs are unanswered at once.
+func newAcker(ctx context.Context, ep Endpoint, sink CompletionSink, window int) (*acker, error) {
+	a := &acker{ep: ep, sink: sink, window: make(chan struct{}, max(window, 1))}
 	c, err := a.connect(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open ACK connection: %w", err)
@@ -68,8 +73,10 @@ func (a *acker) connect(ctx context.Context) (*ackConn, error) {
 	return c, nil
 }
 
-// send writes the job's ACK (or FAIL) without waiting for the answer.
+// send writes the job's ACK (or FAIL) without waiting for the answer; it waits only while
+// the window is full.
 func (a *acker) send(comp Completion) {
+	a.window <- struct{}{} // given back by report, once the job's fate is known
 	var line []byte
 	if comp.Err != nil {
 		body, _ := json.Marshal(map[string]any{"jid": comp.Jid, "message": comp.Err.Error(), "errtype": "wfbench"})
@@ -168,6 +175,7 @@ func (a *acker) report(comp Completion) {
 	if a.sink != nil {
 		a.sink.Complete(comp)
 	}
+	<-a.window
 }
 
 // close refuses further sends, waits for the answers to every command sent (bounded by

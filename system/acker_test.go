@@ -39,7 +39,7 @@ func TestAckerSurvivesBrokenConnection(t *testing.T) {
 		fetched = append(fetched, j)
 	}
 	s := newSink()
-	a, err := newAcker(ctx, ep, s)
+	a, err := newAcker(ctx, ep, s, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,4 +84,55 @@ func TestAckerSurvivesBrokenConnection(t *testing.T) {
 	if c := <-after.ch; c.AckErr == nil {
 		t.Error("a send after close reported no error")
 	}
+}
+
+// With its window full, send waits until an answer has been reported: a slow ACK path
+// holds the slots back instead of queueing ACKs (and Faktory reservations) without bound.
+func TestAckerWindowBounds(t *testing.T) {
+	b := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ep := Endpoint{Addr: b.Addr()}
+	c, err := ep.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var fetched []*faktory.Job
+	for i := range 2 {
+		if err := c.Push(NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: fmt.Sprintf("win-%d", i)}, "", "")); err != nil {
+			t.Fatal(err)
+		}
+		j, err := c.Fetch(DefaultQueue)
+		if err != nil || j == nil {
+			t.Fatalf("fetch: %v %v", j, err)
+		}
+		fetched = append(fetched, j)
+	}
+	g := gateSink{entered: make(chan struct{}), release: make(chan struct{})}
+	a, err := newAcker(ctx, ep, g, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.send(Completion{Jid: fetched[0].Jid, RequestID: "win-0"})
+	<-g.entered // the first answer is being reported: its token is still held
+	second := make(chan struct{})
+	go func() {
+		a.send(Completion{Jid: fetched[1].Jid, RequestID: "win-1"})
+		close(second)
+	}()
+	select {
+	case <-second:
+		t.Fatal("a send went through with the window full")
+	default:
+	}
+	g.release <- struct{}{} // the first report ends, giving its token back
+	select {
+	case <-g.entered:
+	case <-ctx.Done():
+		t.Fatal("the second ACK was never answered")
+	}
+	<-second
+	g.release <- struct{}{}
+	a.close(ctx)
 }

@@ -113,7 +113,7 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		o.Ack, w.opts.Ack = AckPipelined, AckPipelined
 	}
 	if o.Ack == AckPipelined {
-		if w.acks, err = newAcker(ctx, o.Endpoint, w.opts.Sink); err != nil {
+		if w.acks, err = newAcker(ctx, o.Endpoint, w.opts.Sink, AckWindow(o.Concurrency)); err != nil {
 			for _, c := range clients {
 				closeClient(c)
 			}
@@ -127,6 +127,12 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	}
 	return w, nil
 }
+
+// AckWindow is how many pipelined ACKs may await Faktory's answer at once for a worker
+// of n slots: a few per slot covers a round trip of ACKs in flight (Little's law: the
+// slots finish at most n jobs per job time), and the bound keeps a slow ACK path from
+// piling up reservations in Faktory and completions in the worker.
+func AckWindow(n int) int { return max(4*n, 256) }
 
 // Busy is the number of slots running a job now.
 func (w *Worker) Busy() int { return int(w.busy.Load()) }
