@@ -29,10 +29,19 @@ func WriteMarkdown(w io.Writer, res *Result, plots ...*Plot) error {
 	m := &mdWriter{w: bw}
 	m.header(res)
 	m.summary(res)
-	m.plots(plots)
+	var shared []*Plot
+	perRun := map[int]*Plot{}
+	for _, p := range plots {
+		if i := p.RunIndex(); i >= 0 {
+			perRun[i] = p
+		} else {
+			shared = append(shared, p)
+		}
+	}
+	m.plots(shared)
 	m.scenario(res)
 	for i := range res.Runs {
-		m.run(&res.Runs[i])
+		m.run(&res.Runs[i], perRun[i])
 	}
 	m.findings(res)
 	if err := bw.Flush(); err != nil {
@@ -198,7 +207,7 @@ func (m *mdWriter) plots(plots []*Plot) {
 	}
 }
 
-func (m *mdWriter) run(r *Run) {
+func (m *mdWriter) run(r *Run, overTime *Plot) {
 	if r.Repetition > 0 {
 		m.p("## Run: %s (repetition %d)\n\n", r.Name, r.Repetition)
 	} else {
@@ -279,6 +288,7 @@ func (m *mdWriter) run(r *Run) {
 	}
 
 	m.model(r)
+	m.overTime(r, overTime)
 
 	if len(r.Notes) > 0 {
 		m.p("### Notes\n\n")
@@ -287,6 +297,40 @@ func (m *mdWriter) run(r *Run) {
 		}
 		m.p("\n")
 	}
+}
+
+// overTime shows the run's plot over time and says what its time series holds.
+func (m *mdWriter) overTime(r *Run, p *Plot) {
+	iv := r.Intervals
+	if iv == nil || len(iv.Series) == 0 {
+		return
+	}
+	m.p("### Over time\n\n")
+	if p != nil {
+		m.p("![%s](%s.png)\n\n", p.Title, p.Name)
+	}
+	peak := struct {
+		at, p99 float64
+		found   bool
+	}{}
+	for _, s := range iv.Series {
+		if l, ok := s.LatencyMS[PointEnqueue]; ok && l.Count > 0 && (!peak.found || l.P99 > peak.p99) {
+			peak.at, peak.p99, peak.found = s.StartS, l.P99, true
+		}
+	}
+	m.p("%d intervals of %s s from the start of the load to the end of the run", len(iv.Series), fmtNum(iv.IntervalS))
+	if peak.found {
+		m.p("; the highest enqueue p99 of an interval, %s ms, was at %s s", fmtMS(peak.p99), fmtNum(round3(peak.at)))
+	}
+	m.p(".")
+	if len(r.Hlogs) > 0 {
+		var files []string
+		for _, pt := range histogramPoints(r.Hlogs) {
+			files = append(files, "`"+strings.ReplaceAll(r.Hlogs[pt], "`", "'")+"`")
+		}
+		m.p(" Each interval's full histograms are in HdrHistogram interval logs (HistogramLogReader, HistogramLogAnalyzer): %s.", strings.Join(files, ", "))
+	}
+	m.p("\n\n")
 }
 
 func (m *mdWriter) model(r *Run) {

@@ -59,7 +59,7 @@ func Merge(names []string, results ...*Result) (*Result, error) {
 	}
 	for k, j := range index {
 		if n := len(from[k]); n > 1 {
-			out.Runs[j].Notes = append(out.Runs[j].Notes, fmt.Sprintf("merged from %d drivers' results (%v): histograms, job counts, link bytes and throughputs added, which assumes the drivers loaded the system at the same time; the model's floor is not recomputed for the merged load (left out), link RTTs are the first driver's", n, from[k]))
+			out.Runs[j].Notes = append(out.Runs[j].Notes, fmt.Sprintf("merged from %d drivers' results (%v): histograms, job counts, link bytes and throughputs added, which assumes the drivers loaded the system at the same time; the model's floor is not recomputed for the merged load (left out), link RTTs are the first driver's; the drivers' time series are left out (their intervals start at each driver's own load start)", n, from[k]))
 		} else if len(results) > 1 {
 			out.Runs[j].Notes = append(out.Runs[j].Notes, fmt.Sprintf("found only in %s: not merged", from[k][0]))
 		}
@@ -79,6 +79,9 @@ func cloneRun(r Run) Run {
 	r.Histograms = cloneMap(r.Histograms)
 	r.LatencyMS = cloneMap(r.LatencyMS)
 	r.Notes = slices.Clone(r.Notes)
+	if r.Hlogs != nil {
+		r.Hlogs = cloneMap(r.Hlogs)
+	}
 	return r
 }
 
@@ -145,6 +148,8 @@ func mergeRun(dst, src *Run) error {
 		d.MeanLagMS = math.Max(d.MeanLagMS, s.MeanLagMS) // the worse driver's
 		dst.Schedule = &d
 	}
+	// Each driver's intervals count from its own load start: they do not add up.
+	dst.Intervals, dst.Hlogs = nil, nil
 	// The floor belongs to one driver's load; for the sum it would be wrong.
 	dst.Model.NetworkFloorS, dst.Model.Efficiency, dst.Model.FloorJobsPerS, dst.Model.BeatsFloor = 0, 0, 0, false
 	return nil

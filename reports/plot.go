@@ -28,7 +28,15 @@ type Plot struct {
 	plot    *plot.Plot
 	w, h    vg.Length
 	legendW vg.Length // the column right of the chart that holds the legend
+	// lower, when set, is a second chart drawn below the first on the same x axis (the
+	// plot over time: throughput above, latency below); the legend holds both's entries.
+	lower *plot.Plot
+	run   int // 1 + the index of the run the plot is of; 0: the whole result
 }
+
+// RunIndex is the index of the run a plot is of (a plot over time), or -1 for a plot of
+// the whole result.
+func (p *Plot) RunIndex() int { return p.run - 1 }
 
 // The legend sits in a column right of each plot: inside the plot a legend of several
 // runs covers the very lines it names. The column is as wide as its widest entry (whole,
@@ -133,7 +141,16 @@ func (p *Plot) Render(format string) ([]byte, error) {
 	legend := p.plot.Legend
 	chart := *p.plot
 	chart.Legend = plot.NewLegend()
-	chart.Draw(draw.Crop(dc, vg.Points(8), -p.legendW, 0, 0)) // 8 pt: the first tick label is not cut at the edge
+	area := draw.Crop(dc, vg.Points(8), -p.legendW, 0, 0) // 8 pt: the first tick label is not cut at the edge
+	if p.lower == nil {
+		chart.Draw(area)
+	} else {
+		// Two charts, one above the other, their data areas aligned on the shared x axis.
+		lower := *p.lower
+		tiles := plot.Align([][]*plot.Plot{{&chart}, {&lower}}, draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(10), PadTop: vg.Points(3)}, area)
+		chart.Draw(tiles[0][0])
+		lower.Draw(tiles[1][0])
+	}
 	legend.Top, legend.Left = true, true
 	legend.YOffs = -p.plot.Title.TextStyle.Height(p.plot.Title.Text) - vg.Points(8)
 	legend.Draw(draw.Crop(dc, p.w-p.legendW+vg.Points(legendGap), 0, 0, 0))
@@ -187,7 +204,8 @@ const maxNines = 6
 
 // Plots builds the result's charts: the percentile spectrum of each timing point (one
 // line per run; the classic HdrHistogram picture, latency against percentile on a
-// "nines" axis), and enqueue (and completion) throughput by run.
+// "nines" axis), enqueue (and completion) throughput by run, and each run's plot over
+// time (when it has a time series).
 func Plots(res *Result) ([]*Plot, error) {
 	var out []*Plot
 	for _, pt := range []string{PointEnqueue, PointPickup, PointEndToEnd} {
@@ -211,7 +229,7 @@ func Plots(res *Result) ([]*Plot, error) {
 	if p := throughputPlot(res); p != nil {
 		out = append(out, p)
 	}
-	return out, nil
+	return append(out, timePlots(res)...), nil
 }
 
 // ninesX maps a percentile to the spectrum's x axis: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3.

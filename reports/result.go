@@ -128,6 +128,10 @@ type Run struct {
 	Repetition int `json:"repetition,omitempty"`
 	// Phases are the timed link changes the run went through.
 	Phases []Phase `json:"phases,omitempty"`
+	// Intervals is the run's time series (throughput and latency per interval); Hlogs
+	// names its HdrHistogram interval log per timing point, a file beside result.json.
+	Intervals *Intervals        `json:"intervals,omitempty"`
+	Hlogs     map[string]string `json:"hlogs,omitempty"`
 }
 
 // Phase is one timed change to a link during a run.

@@ -151,17 +151,30 @@ func histogramPoints(hists map[string]string) []string {
 // overwrite another's.
 func RunSlugs(runs []Run) []string {
 	out := make([]string, len(runs))
-	taken := make(map[string]bool, len(runs))
+	var s Slugs
 	for i := range runs {
-		base := slug(runs[i].Name)
-		s := base
-		for n := 2; taken[s]; n++ {
-			s = fmt.Sprintf("%s_%d", base, n)
-		}
-		taken[s] = true
-		out[i] = s
+		out[i] = s.Next(runs[i].Name)
 	}
 	return out
+}
+
+// Slugs hands out runs' file stems one run at a time, as RunSlugs does for a result's
+// runs in order: a run writing its interval logs as it goes gets the stem its .hgrm
+// files will have. The zero value is ready; not safe for concurrent use.
+type Slugs struct{ taken map[string]bool }
+
+// Next is the stem of the next run, named name.
+func (sl *Slugs) Next(name string) string {
+	if sl.taken == nil {
+		sl.taken = map[string]bool{}
+	}
+	base := slug(name)
+	s := base
+	for n := 2; sl.taken[s]; n++ {
+		s = fmt.Sprintf("%s_%d", base, n)
+	}
+	sl.taken[s] = true
+	return s
 }
 
 const maxSlug = 100
