@@ -3,6 +3,8 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,21 +23,30 @@ const (
 	phaseUnknown                  // the call failed: Faktory may or may not have the job
 )
 
+// jobState is a job the recorder still waits on: its call is in flight, or it is
+// accepted and not finished, or its call failed or refused it (a completion would then
+// show Faktory had it after all). A finished job's state is dropped: what is left of it
+// is one bit in done.
 type jobState struct {
 	intended time.Time // call start (intended start in open loop)
 	answered time.Time
 	phase    jobPhase
-	done     int                // completions seen
 	early    *system.Completion // completion that arrived before the call's answer
 }
 
 // Recorder turns the driver's and the workers' timestamps into histograms and job
 // accounting. It is the run's CompletionSink. Safe for concurrent use.
+//
+// Its memory is constant in the run's length: it keeps state only for the jobs in
+// flight, and for the finished ones a bit each (request ids are "<run>-<n>": bit n),
+// which is what tells a duplicate completion from a foreign one exactly.
 type Recorder struct {
-	run string
+	run    string
+	prefix string // run + "-"
 
 	mu         sync.Mutex
-	jobs       map[string]*jobState
+	jobs       map[int]*jobState // by job number
+	finished   bitset
 	hist       map[string]*hdrhistogram.Histogram
 	accepted   int
 	completed  int
@@ -62,7 +73,8 @@ type Recorder struct {
 func NewRecorder(run string) *Recorder {
 	r := &Recorder{
 		run:     run,
-		jobs:    map[string]*jobState{},
+		prefix:  run + "-",
+		jobs:    map[int]*jobState{},
 		hist:    map[string]*hdrhistogram.Histogram{},
 		changed: make(chan struct{}, 1),
 		held:    -1,
@@ -84,8 +96,28 @@ func (r *Recorder) record(point string, d time.Duration) {
 	_ = h.RecordValue(min(us, reports.HistMaxUS))
 }
 
+// number returns the job number in one of the run's request ids ("<run>-<n>").
+func (r *Recorder) number(rid string) (int, bool) {
+	s, ok := strings.CutPrefix(rid, r.prefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0
+}
+
+// state returns the state of the job with request id rid, if it is in flight.
+func (r *Recorder) state(rid string) *jobState {
+	n, ok := r.number(rid)
+	if !ok {
+		return nil
+	}
+	return r.jobs[n]
+}
+
 // Begin registers the jobs of a call about to be sent, with the time the call is
-// measured from (intended send time in open loop).
+// measured from (intended send time in open loop). Request ids are "<run>-<n>", n ≥ 0;
+// others are ignored.
 func (r *Recorder) Begin(rids []string, intended time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -93,7 +125,9 @@ func (r *Recorder) Begin(rids []string, intended time.Time) {
 		r.firstStart = intended
 	}
 	for _, id := range rids {
-		r.jobs[id] = &jobState{intended: intended}
+		if n, ok := r.number(id); ok {
+			r.jobs[n] = &jobState{intended: intended}
+		}
 	}
 }
 
@@ -110,12 +144,12 @@ func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected [
 		r.lastAnswer = answered
 	}
 	for _, id := range rejected {
-		if st := r.jobs[id]; st != nil && st.phase == phaseSent {
+		if st := r.state(id); st != nil && st.phase == phaseSent {
 			r.settle(st, phaseRejected)
 		}
 	}
 	for _, id := range accepted {
-		st := r.jobs[id]
+		st := r.state(id)
 		if st == nil || st.phase != phaseSent {
 			continue
 		}
@@ -138,7 +172,7 @@ func (r *Recorder) CallFailed(rids []string, err error) {
 	r.failedCalls++
 	r.lastErr = err
 	for _, id := range rids {
-		if st := r.jobs[id]; st != nil && st.phase == phaseSent {
+		if st := r.state(id); st != nil && st.phase == phaseSent {
 			r.settle(st, phaseUnknown)
 		}
 	}
@@ -169,9 +203,18 @@ func (r *Recorder) acceptLate(st *jobState, c *system.Completion) {
 func (r *Recorder) Complete(c system.Completion) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := r.jobs[c.RequestID]
-	if st == nil || (c.Run != "" && c.Run != r.run) {
+	n, ours := r.number(c.RequestID)
+	if !ours || (c.Run != "" && c.Run != r.run) {
 		r.foreign++
+		return
+	}
+	st := r.jobs[n]
+	if st == nil {
+		if r.finished.has(n) {
+			r.duplicated++ // finished before: its state is gone, its bit is not
+		} else {
+			r.foreign++ // never sent by this run
+		}
 		return
 	}
 	switch st.phase {
@@ -192,12 +235,12 @@ func (r *Recorder) Complete(c system.Completion) {
 	r.notify()
 }
 
-// finish records a completion of an accepted job; the caller holds mu.
+// finish records the completion of an accepted job and drops its state; the caller holds
+// mu.
 func (r *Recorder) finish(st *jobState, c system.Completion, withPickup bool) {
-	st.done++
-	if st.done > 1 {
-		r.duplicated++
-		return
+	if n, ok := r.number(c.RequestID); ok {
+		delete(r.jobs, n)
+		r.finished.add(n)
 	}
 	if c.Err != nil {
 		r.failed++
@@ -336,8 +379,8 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 	// Faktory's count may include jobs whose call failed (not accepted, yet queued):
 	// never more pending than unfinished.
 	pending := min(max(r.held, 0), unfinished)
-	for _, st := range r.jobs {
-		if st.phase != phaseAccepted && st.done == 0 {
+	for _, st := range r.jobs { // finished jobs are gone from jobs
+		if st.phase != phaseAccepted {
 			errs++
 		}
 	}
@@ -356,4 +399,20 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 		s.Hist[k] = hdrhistogram.Import(h.Export())
 	}
 	return s
+}
+
+// bitset is a growable set of small non-negative integers: a bit per job number.
+type bitset []uint64
+
+func (b *bitset) add(n int) {
+	w := n / 64
+	if w >= len(*b) {
+		*b = append(*b, make([]uint64, w+1-len(*b))...)
+	}
+	(*b)[w] |= 1 << (n % 64)
+}
+
+func (b bitset) has(n int) bool {
+	w := n / 64
+	return w < len(b) && b[w]&(1<<(n%64)) != 0
 }

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 	"github.com/wfbench/wfbench/system"
 )
 
-const testRun = "run-under-test"
+const testRun = "wfbtest" // request ids are "wfbtest-<n>"
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
@@ -46,13 +47,13 @@ func histCount(t *testing.T, s Snapshot, point string) int64 {
 
 func TestRecorderHappyPath(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a", "b"}, at(0))
-	r.Call(at(0), at(0), at(10), []string{"a", "b"}, nil, false)
+	r.Begin([]string{"wfbtest-1", "wfbtest-2"}, at(0))
+	r.Call(at(0), at(0), at(10), []string{"wfbtest-1", "wfbtest-2"}, nil, false)
 	if r.Pending() != 2 {
 		t.Fatalf("Pending %d, want 2", r.Pending())
 	}
-	r.Complete(done("a", 15, 17))
-	r.Complete(done("b", 20, 30))
+	r.Complete(done("wfbtest-1", 15, 17))
+	r.Complete(done("wfbtest-2", 20, 30))
 	s := r.Snapshot(2)
 	wantJobs(t, s, reports.Jobs{Requested: 2, Accepted: 2, Completed: 2})
 	if got := histCount(t, s, reports.PointEnqueue); got != 1 {
@@ -84,8 +85,8 @@ func TestRecorderHappyPath(t *testing.T) {
 
 func TestRecorderOpenLoopRecordsService(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a"}, at(0))
-	r.Call(at(0), at(40), at(50), []string{"a"}, nil, true) // started 40 ms late
+	r.Begin([]string{"wfbtest-1"}, at(0))
+	r.Call(at(0), at(40), at(50), []string{"wfbtest-1"}, nil, true) // started 40 ms late
 	s := r.Snapshot(1)
 	if h := s.Hist[reports.PointEnqueue]; h.TotalCount() != 1 || h.Max() < 50_000 {
 		t.Errorf("enqueue from the intended start: count %d max %d µs, want 1, 50 ms", h.TotalCount(), h.Max())
@@ -99,15 +100,15 @@ func TestRecorderOpenLoopRecordsService(t *testing.T) {
 // completion waits for the answer and is counted then, pickup clamped to 0.
 func TestRecorderEarlyCompletion(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a"}, at(0))
-	r.Complete(done("a", 4, 6))
+	r.Begin([]string{"wfbtest-1"}, at(0))
+	r.Complete(done("wfbtest-1", 4, 6))
 	if s := r.Snapshot(1); s.Jobs.Accepted != 0 || s.Jobs.Completed != 0 {
 		t.Fatalf("before the answer: %+v, want nothing counted yet", s.Jobs)
 	}
 	if r.Pending() != 0 {
 		t.Errorf("Pending %d before the answer, want 0", r.Pending())
 	}
-	r.Call(at(0), at(0), at(10), []string{"a"}, nil, false)
+	r.Call(at(0), at(0), at(10), []string{"wfbtest-1"}, nil, false)
 	s := r.Snapshot(1)
 	wantJobs(t, s, reports.Jobs{Requested: 1, Accepted: 1, Completed: 1})
 	if s.EarlyPick != 1 {
@@ -123,10 +124,10 @@ func TestRecorderEarlyCompletion(t *testing.T) {
 
 func TestRecorderDuplicate(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a"}, at(0))
-	r.Call(at(0), at(0), at(10), []string{"a"}, nil, false)
-	r.Complete(done("a", 12, 13))
-	r.Complete(done("a", 20, 21))
+	r.Begin([]string{"wfbtest-1"}, at(0))
+	r.Call(at(0), at(0), at(10), []string{"wfbtest-1"}, nil, false)
+	r.Complete(done("wfbtest-1", 12, 13))
+	r.Complete(done("wfbtest-1", 20, 21))
 	s := r.Snapshot(1)
 	wantJobs(t, s, reports.Jobs{Requested: 1, Accepted: 1, Completed: 1, Duplicated: 1})
 	if got := histCount(t, s, reports.PointPickup); got != 1 {
@@ -138,13 +139,13 @@ func TestRecorderDuplicate(t *testing.T) {
 // no pickup measured against a zero answer time.
 func TestRecorderDuplicateBeforeAnswer(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a"}, at(0))
-	r.Complete(done("a", 3, 4))
-	r.Complete(done("a", 5, 6))
+	r.Begin([]string{"wfbtest-1"}, at(0))
+	r.Complete(done("wfbtest-1", 3, 4))
+	r.Complete(done("wfbtest-1", 5, 6))
 	if p := r.Pending(); p < 0 {
 		t.Errorf("Pending %d before the answer, want 0", p)
 	}
-	r.Call(at(0), at(0), at(10), []string{"a"}, nil, false)
+	r.Call(at(0), at(0), at(10), []string{"wfbtest-1"}, nil, false)
 	s := r.Snapshot(1)
 	wantJobs(t, s, reports.Jobs{Requested: 1, Accepted: 1, Completed: 1, Duplicated: 1})
 	if h := s.Hist[reports.PointPickup]; h.TotalCount() != 1 || h.Max() > 1000 {
@@ -155,14 +156,14 @@ func TestRecorderDuplicateBeforeAnswer(t *testing.T) {
 func TestRecorderFailedCallButJobRan(t *testing.T) {
 	r := NewRecorder(testRun)
 	boom := errors.New("connection reset")
-	r.Begin([]string{"a", "b"}, at(0))
-	r.CallFailed([]string{"a", "b"}, boom)
+	r.Begin([]string{"wfbtest-1", "wfbtest-2"}, at(0))
+	r.CallFailed([]string{"wfbtest-1", "wfbtest-2"}, boom)
 	s := r.Snapshot(2)
 	wantJobs(t, s, reports.Jobs{Requested: 2, Errors: 2})
 	if !errors.Is(s.LastErr, boom) {
 		t.Errorf("LastErr %v, want %v", s.LastErr, boom)
 	}
-	r.Complete(done("a", 20, 25)) // Faktory had it after all
+	r.Complete(done("wfbtest-1", 20, 25)) // Faktory had it after all
 	s = r.Snapshot(2)
 	wantJobs(t, s, reports.Jobs{Requested: 2, Accepted: 1, Completed: 1, Errors: 1})
 	if got := histCount(t, s, reports.PointEndToEnd); got != 1 {
@@ -175,14 +176,14 @@ func TestRecorderFailedCallButJobRan(t *testing.T) {
 
 func TestRecorderRejected(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a", "b", "c"}, at(0))
-	r.Call(at(0), at(0), at(5), []string{"a", "c"}, []string{"b"}, false)
-	r.Complete(done("a", 6, 7))
-	r.Complete(done("c", 6, 7))
+	r.Begin([]string{"wfbtest-1", "wfbtest-2", "wfbtest-3"}, at(0))
+	r.Call(at(0), at(0), at(5), []string{"wfbtest-1", "wfbtest-3"}, []string{"wfbtest-2"}, false)
+	r.Complete(done("wfbtest-1", 6, 7))
+	r.Complete(done("wfbtest-3", 6, 7))
 	s := r.Snapshot(3)
 	wantJobs(t, s, reports.Jobs{Requested: 3, Accepted: 2, Completed: 2, Errors: 1})
 	// A second answer naming the same jobs changes nothing.
-	r.Call(at(0), at(0), at(6), []string{"a"}, []string{"b"}, false)
+	r.Call(at(0), at(0), at(6), []string{"wfbtest-1"}, []string{"wfbtest-2"}, false)
 	if s := r.Snapshot(3); s.Jobs.Accepted != 2 || s.Jobs.Errors != 1 {
 		t.Errorf("after a repeated answer: %+v", s.Jobs)
 	}
@@ -190,9 +191,9 @@ func TestRecorderRejected(t *testing.T) {
 
 func TestRecorderForeign(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a"}, at(0))
-	r.Call(at(0), at(0), at(5), []string{"a"}, nil, false)
-	other := done("a", 6, 7)
+	r.Begin([]string{"wfbtest-1"}, at(0))
+	r.Call(at(0), at(0), at(5), []string{"wfbtest-1"}, nil, false)
+	other := done("wfbtest-1", 6, 7)
 	other.Run = "another-run"
 	r.Complete(other)
 	r.Complete(done("never-sent", 6, 7))
@@ -208,10 +209,10 @@ func TestRecorderForeign(t *testing.T) {
 
 func TestRecorderLostAndFailed(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a", "b", "c"}, at(0))
-	r.Call(at(0), at(0), at(5), []string{"a", "b", "c"}, nil, false)
-	r.Complete(done("a", 6, 7))
-	f := done("b", 6, 7)
+	r.Begin([]string{"wfbtest-1", "wfbtest-2", "wfbtest-3"}, at(0))
+	r.Call(at(0), at(0), at(5), []string{"wfbtest-1", "wfbtest-2", "wfbtest-3"}, nil, false)
+	r.Complete(done("wfbtest-1", 6, 7))
+	f := done("wfbtest-2", 6, 7)
 	f.Err = system.ErrDivideByZero
 	r.Complete(f)
 	s := r.Snapshot(3)
@@ -225,7 +226,7 @@ func TestRecorderLostAndFailed(t *testing.T) {
 // unfinished ones are lost, and a count from Faktory larger than what is unfinished (its
 // queue may hold jobs whose call failed) never makes more pending than unfinished.
 func TestRecorderPendingHeldByFaktory(t *testing.T) {
-	ids := []string{"a", "b", "c", "d", "e"}
+	ids := []string{"wfbtest-1", "wfbtest-2", "wfbtest-3", "wfbtest-4", "wfbtest-5"}
 	for _, tc := range []struct {
 		held          int
 		pending, lost int
@@ -239,7 +240,7 @@ func TestRecorderPendingHeldByFaktory(t *testing.T) {
 		r := NewRecorder(testRun)
 		r.Begin(ids, at(0))
 		r.Call(at(0), at(0), at(5), ids, nil, false)
-		r.Complete(done("a", 6, 7))
+		r.Complete(done("wfbtest-1", 6, 7))
 		if tc.held >= 0 {
 			r.Held(tc.held)
 		}
@@ -255,8 +256,8 @@ func TestRecorderPendingHeldByFaktory(t *testing.T) {
 // every job is done; its context still bounds it.
 func TestRecorderDrainStalls(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a", "b"}, at(0))
-	r.Call(at(0), at(0), at(5), []string{"a", "b"}, nil, false)
+	r.Begin([]string{"wfbtest-1", "wfbtest-2"}, at(0))
+	r.Call(at(0), at(0), at(5), []string{"wfbtest-1", "wfbtest-2"}, nil, false)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := r.Drain(ctx, 20*time.Millisecond, time.Time{}); !errors.Is(err, ErrDrainStalled) {
@@ -276,8 +277,8 @@ func TestRecorderDrainStalls(t *testing.T) {
 	if early := quiet.Add(20 * time.Millisecond).Sub(time.Now()); early > 0 {
 		t.Errorf("the drain stalled %s before quietUntil + idle", early)
 	}
-	r.Complete(done("a", 6, 7))
-	r.Complete(done("b", 6, 7))
+	r.Complete(done("wfbtest-1", 6, 7))
+	r.Complete(done("wfbtest-2", 6, 7))
 	if err := r.Drain(ctx, 20*time.Millisecond, time.Time{}); err != nil {
 		t.Fatalf("Drain with every job done: %v", err)
 	}
@@ -285,8 +286,8 @@ func TestRecorderDrainStalls(t *testing.T) {
 
 func TestRecorderDrain(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a", "b"}, at(0))
-	r.Call(at(0), at(0), at(5), []string{"a", "b"}, nil, false)
+	r.Begin([]string{"wfbtest-1", "wfbtest-2"}, at(0))
+	r.Call(at(0), at(0), at(5), []string{"wfbtest-1", "wfbtest-2"}, nil, false)
 
 	// Nothing completes: Drain gives up with the context's error.
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -300,8 +301,8 @@ func TestRecorderDrain(t *testing.T) {
 	defer cancel()
 	res := make(chan error, 1)
 	go func() { res <- r.Drain(ctx, 0, time.Time{}) }()
-	r.Complete(done("a", 6, 7))
-	r.Complete(done("b", 6, 7))
+	r.Complete(done("wfbtest-1", 6, 7))
+	r.Complete(done("wfbtest-2", 6, 7))
 	if err := <-res; err != nil {
 		t.Fatalf("Drain after every job completed: %v", err)
 	}
@@ -319,11 +320,11 @@ func TestRecorderDrain(t *testing.T) {
 
 func TestRecorderSnapshotIsACopy(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a"}, at(0))
-	r.Call(at(0), at(0), at(5), []string{"a"}, nil, false)
+	r.Begin([]string{"wfbtest-1"}, at(0))
+	r.Call(at(0), at(0), at(5), []string{"wfbtest-1"}, nil, false)
 	s := r.Snapshot(1)
-	r.Begin([]string{"b"}, at(10))
-	r.Call(at(10), at(10), at(15), []string{"b"}, nil, false)
+	r.Begin([]string{"wfbtest-2"}, at(10))
+	r.Call(at(10), at(10), at(15), []string{"wfbtest-2"}, nil, false)
 	if got := s.Hist[reports.PointEnqueue].TotalCount(); got != 1 {
 		t.Errorf("an earlier snapshot's histogram changed: count %d, want 1", got)
 	}
@@ -334,12 +335,12 @@ func TestRecorderSnapshotIsACopy(t *testing.T) {
 func TestRecorderEarlyCompletionThenCallFailed(t *testing.T) {
 	for _, failed := range []bool{true, false} {
 		r := NewRecorder(testRun)
-		r.Begin([]string{"a", "b"}, at(0))
-		r.Complete(done("a", 3, 4))
+		r.Begin([]string{"wfbtest-1", "wfbtest-2"}, at(0))
+		r.Complete(done("wfbtest-1", 3, 4))
 		if failed {
-			r.CallFailed([]string{"a", "b"}, errors.New("read timeout"))
+			r.CallFailed([]string{"wfbtest-1", "wfbtest-2"}, errors.New("read timeout"))
 		} else {
-			r.Call(at(0), at(0), at(10), nil, []string{"a", "b"}, false)
+			r.Call(at(0), at(0), at(10), nil, []string{"wfbtest-1", "wfbtest-2"}, false)
 		}
 		s := r.Snapshot(2)
 		wantJobs(t, s, reports.Jobs{Requested: 2, Accepted: 1, Completed: 1, Errors: 1})
@@ -361,9 +362,38 @@ func TestRecorderEarlyCompletionThenCallFailed(t *testing.T) {
 // Settle: an interrupted run's call never returned, but its job ran.
 func TestRecorderSettle(t *testing.T) {
 	r := NewRecorder(testRun)
-	r.Begin([]string{"a", "b"}, at(0))
-	r.Complete(done("a", 3, 4))
+	r.Begin([]string{"wfbtest-1", "wfbtest-2"}, at(0))
+	r.Complete(done("wfbtest-1", 3, 4))
 	wantJobs(t, r.Snapshot(2), reports.Jobs{Requested: 2, Errors: 2})
 	r.Settle()
 	wantJobs(t, r.Snapshot(2), reports.Jobs{Requested: 2, Accepted: 1, Completed: 1, Errors: 1})
+}
+
+// A finished job leaves no state but one bit: the recorder's memory does not grow with
+// the run, and a second completion of a finished job is still told from a foreign one.
+func TestRecorderForgetsFinishedJobs(t *testing.T) {
+	r := NewRecorder(testRun)
+	const n = 10_000
+	for i := range n {
+		id := fmt.Sprintf("%s-%d", testRun, i)
+		r.Begin([]string{id}, at(0))
+		if i%2 == 0 { // the worker first, then the answer
+			r.Complete(done(id, 1, 2))
+			r.Call(at(0), at(0), at(3), []string{id}, nil, false)
+		} else {
+			r.Call(at(0), at(0), at(3), []string{id}, nil, false)
+			r.Complete(done(id, 4, 5))
+		}
+	}
+	if len(r.jobs) != 0 || len(r.finished) != (n+63)/64 {
+		t.Fatalf("after %d finished jobs: %d states kept, %d bitset words (want 0 and %d)", n, len(r.jobs), len(r.finished), (n+63)/64)
+	}
+	r.Complete(done(testRun+"-17", 6, 7))             // again: a duplicate
+	r.Complete(done(testRun+"-"+fmt.Sprint(n), 6, 7)) // never sent: foreign
+	r.Complete(done(testRun+"-x", 6, 7))              // not one of ours: foreign
+	s := r.Snapshot(n)
+	wantJobs(t, s, reports.Jobs{Requested: n, Accepted: n, Completed: n, Duplicated: 1})
+	if s.Foreign != 2 {
+		t.Errorf("foreign %d, want 2", s.Foreign)
+	}
 }

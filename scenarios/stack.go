@@ -26,8 +26,9 @@ type Stack struct {
 	apiPool *system.Pool
 }
 
-// resultsKept bounds the API's result store in a run.
-const resultsKept = 100_000
+// resultsKept bounds the API's result store in a run (GET /jobs/{id} answers for the
+// latest ones; the recorder does the accounting).
+const resultsKept = 10_000
 
 // ErrEnvironment marks failures of the machine rather than of the configuration
 // (redis-server missing, port taken, broker unreachable): exit code 3.
