@@ -152,6 +152,9 @@ func (m *mdWriter) header(res *Result) {
 	}
 	m.p("- Started: %s\n", res.StartedAt.UTC().Format(time.RFC3339))
 	m.p("- Environment: %s\n", environmentLine(&res.Environment))
+	if p := res.Process; p != nil {
+		m.p("- wfbench's own use: peak RSS %s MB, CPU %s s user + %s s system\n", fmtRate(p.PeakRSSMB), fmtRate(p.CPUUserS), fmtRate(p.CPUSysS))
+	}
 	if res.ToolVersion != "" {
 		m.p("- Tool: wfbench %s (%s)\n", res.ToolVersion, res.Schema)
 	}

@@ -48,6 +48,17 @@ type Result struct {
 	Scenario     *Scenario     `json:"scenario,omitempty"`
 	Expectations []Expectation `json:"expectations,omitempty"`
 	Estimates    []Estimate    `json:"estimates,omitempty"`
+	// Process is what the wfbench process itself used, up to the writing of the result
+	// (the embedded Faktory included; redis-server is a process of its own).
+	Process *Process `json:"process,omitempty"`
+}
+
+// Process is the measuring process's own resource use: a benchmark tool must not grow
+// with the length of its run.
+type Process struct {
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	CPUUserS  float64 `json:"cpu_user_s"`
+	CPUSysS   float64 `json:"cpu_sys_s"`
 }
 
 // Scenario names the scenario a result measured.

@@ -97,6 +97,9 @@ func TestRunWritesReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p := res.Process; p == nil || p.PeakRSSMB <= 0 || p.CPUUserS+p.CPUSysS <= 0 {
+		t.Errorf("process use %+v: want the run's own peak RSS and CPU time", p)
+	}
 	if j := res.Runs[0].Jobs; j.Completed != 40 || j.Lost != 0 {
 		t.Errorf("jobs %+v, want 40 completed, 0 lost", j)
 	}
@@ -121,7 +124,7 @@ func TestRunWritesReports(t *testing.T) {
 	need(obj(run["config"]), "config", "rtt_ms", "jitter_ms", "topology", "target", "batch", "jobs", "concurrency",
 		"rate_per_s", "poll", "worker_concurrency", "enqueue_mode", "netem")
 	need(obj(run["links"].([]any)[0]), "links[0]", "name", "configured_rtt_ms", "measured_rtt_ms")
-	need(obj(run["jobs"]), "jobs", "requested", "accepted", "completed", "failed", "lost", "duplicated", "errors")
+	need(obj(run["jobs"]), "jobs", "requested", "accepted", "completed", "failed", "pending", "lost", "duplicated", "errors")
 	need(obj(run["duration_s"]), "duration_s", "enqueue", "total")
 	need(obj(run["throughput"]), "throughput", "enqueue_jobs_per_s", "completed_jobs_per_s")
 	for _, p := range []string{"enqueue", "pickup", "end_to_end"} {

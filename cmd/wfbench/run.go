@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -152,6 +153,17 @@ func freeDir(dir string) string {
 		}
 		d = fmt.Sprintf("%s-%d", dir, i)
 	}
+}
+
+// processUse reads this process's peak RSS and CPU time so far.
+func processUse() *reports.Process {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return nil
+	}
+	secs := func(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+	// ru_maxrss is in KiB on Linux.
+	return &reports.Process{PeakRSSMB: float64(ru.Maxrss) / 1024, CPUUserS: secs(ru.Utime), CPUSysS: secs(ru.Stime)}
 }
 
 func environment() reports.Environment {

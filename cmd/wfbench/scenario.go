@@ -229,6 +229,7 @@ func finish(cmd *cobra.Command, res *reports.Result, out string, runErr error) e
 	if out == "" {
 		out = freeDir(filepath.Join("reports", res.StartedAt.Format("20060102-150405")))
 	}
+	res.Process = processUse()
 	files, werr := reports.WriteAll(out, res)
 	if werr != nil {
 		return &exitError{exitEnvironment, werr}
