@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/wfbench
 RUN_ARGS ?= --rtt 100ms --batch 100 --jobs 1000
 
-.PHONY: all setup build run test test-short bench scenarios interop screenshot vet fmt clean
+.PHONY: all setup build run test test-short bench bench-scale scenarios interop screenshot vet fmt clean
 
 all: build
 
@@ -45,6 +45,11 @@ bench: build
 	./$(BIN) run --rtt 0 --batch 1 --jobs 1000 -o $(BENCH_OUT)/single-0ms
 	./$(BIN) scenario run seed -o $(BENCH_OUT)/seed
 	./$(BIN) scenario run stall -o $(BENCH_OUT)/stall
+	./scripts/scale.sh ./$(BIN) $(BENCH_OUT)
+
+# Only the scale benchmark (10k, 100k, 1M jobs: RSS flat, time linear; ~15 minutes here).
+bench-scale: build
+	./scripts/scale.sh ./$(BIN) $(BENCH_OUT)
 
 # Every built-in scenario with its quick (CI-sized) override: about 3 minutes here. Each
 # writes its report under reports/quick-<timestamp>/<name>/; the target fails if any
