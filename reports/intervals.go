@@ -28,7 +28,7 @@ const (
 // CheckInterval says whether d is an interval length wfbench records in.
 func CheckInterval(d time.Duration) error {
 	if d < MinInterval || d > MaxInterval {
-		return fmt.Errorf("interval %s: accepted is %s to %s, e.g. 1s", d, MinInterval, MaxInterval)
+		return fmt.Errorf("interval %s: accepted is a duration from 100ms to 1h, e.g. 1s", d)
 	}
 	if d%time.Millisecond != 0 {
 		return fmt.Errorf("interval %s: accepted is a whole number of milliseconds (the interval logs keep ms)", d)
@@ -203,6 +203,7 @@ type Timeline struct {
 	points []string // every point recorded so far, in order of first sample
 	series []Interval
 	closed bool
+	end    time.Time // set by Stop: the end of the series
 
 	wmu  sync.Mutex // one writer at a time, intervals in order
 	logs map[string]*hlogFile
@@ -311,6 +312,9 @@ func (t *Timeline) addPoint(p string) {
 // older open one; one not open yet, when the rotation runs late, into the newer).
 // The caller holds mu.
 func (t *Timeline) bucketFor(at time.Time) *bucket {
+	if !t.end.IsZero() && at.After(t.end) {
+		at = t.end // noted after Stop: the last interval
+	}
 	idx := 0
 	if d := at.Sub(t.start); d > 0 {
 		idx = int(d / t.every)
@@ -468,19 +472,32 @@ func (t *Timeline) Start() {
 	}()
 }
 
-// Close ends the timeline at end (the end of the run): the intervals still open are
-// written, the last one as long as it lasted, and the logs are closed. It returns the
-// series and the first error writing the logs (the series is whole even then). Samples
-// recorded after Close are not in the series.
-func (t *Timeline) Close(end time.Time) (*Intervals, error) {
+// Stop ends the series at end (the end of the run's measurement, before its shutdown):
+// rotation stops, and a sample noted later counts in the last interval, so that the
+// series still adds up to the run's histograms. Close writes what is still open.
+func (t *Timeline) Stop(end time.Time) {
 	t.mu.Lock()
 	stop, done := t.stop, t.done
 	t.stop = nil
+	if t.end.IsZero() || end.Before(t.end) {
+		t.end = end
+	}
 	t.mu.Unlock()
 	if stop != nil {
 		close(stop)
 		<-done
 	}
+}
+
+// Close ends the timeline at end (the end of the run; Stop's end if it was stopped): the
+// intervals still open are written, the last one as long as it lasted, and the logs are
+// closed. It returns the series and the first error writing the logs (the series is
+// whole even then). Samples recorded after Close are not in the series.
+func (t *Timeline) Close(end time.Time) (*Intervals, error) {
+	t.Stop(end)
+	t.mu.Lock()
+	end = t.end
+	t.mu.Unlock()
 	t.Rotate(end)
 	t.wmu.Lock()
 	defer t.wmu.Unlock()

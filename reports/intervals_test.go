@@ -225,7 +225,7 @@ func TestCheckInterval(t *testing.T) {
 			t.Errorf("CheckInterval(%s) = %v", d, err)
 		}
 	}
-	if err := CheckInterval(50 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "100ms to 1h0m0s") {
+	if err := CheckInterval(50 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "from 100ms to 1h") {
 		t.Errorf("error does not say the bounds: %v", err)
 	}
 }
@@ -403,5 +403,26 @@ func TestIntervalsJSON(t *testing.T) {
 	}
 	if iv["interval_s"] != 1.0 || m["hlogs"].(map[string]any)["enqueue"] != "rtt_1ms_rate_500_s.enqueue.hlog" {
 		t.Errorf("intervals %v, hlogs %v", iv["interval_s"], m["hlogs"])
+	}
+}
+
+// Stop ends the series at the end of the measurement: the run's shutdown adds no empty
+// intervals, and a sample noted after it counts in the last interval.
+func TestTimelineStop(t *testing.T) {
+	tl, err := NewTimeline(TimelineOptions{Start: t0, Every: time.Second, Points: []string{PointEnqueue}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.Record(PointEnqueue, 100, t0.Add(500*time.Millisecond))
+	tl.Rotate(t0.Add(1200 * time.Millisecond))
+	tl.Stop(t0.Add(1500 * time.Millisecond))
+	tl.Record(PointEndToEnd, 100, t0.Add(4*time.Second)) // during the shutdown
+	tl.Completed(t0.Add(4 * time.Second))
+	got, err := tl.Close(t0.Add(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Series) != 2 || got.Series[1].LengthS != 0.5 || got.Series[1].Completed != 1 || got.Series[1].LatencyMS[PointEndToEnd].Count != 1 {
+		t.Errorf("series after Stop at 1.5 s: %+v", got.Series)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
 )
 
@@ -60,6 +61,9 @@ type RunConfig struct {
 
 	// Phases change links at given offsets from the start of the load.
 	Phases []Phase
+
+	// Interval is the length of the run's time series' intervals (0: 1s).
+	Interval time.Duration
 }
 
 // Phase is a timed change to one link within a run: imposed At after the load starts,
@@ -107,7 +111,7 @@ func Default() RunConfig {
 		Target: TargetAPI, Batch: 1, Jobs: 1000, Concurrency: 1,
 		PoolSize: 50, MaxBatch: 1000, EnqueueMode: "sync",
 		Poll: system.PollFixed, WorkerConcurrency: 0, PollInterval: time.Second,
-		Compression: "none",
+		Compression: "none", Interval: reports.DefaultInterval,
 	}
 }
 
@@ -211,6 +215,11 @@ func (c RunConfig) Validate() error {
 					bad("phase %d overlaps phase %d on %s: one condition per link at a time (combine them in one phase)", i+1, j+1, p.Link)
 				}
 			}
+		}
+	}
+	if c.Interval != 0 {
+		if err := reports.CheckInterval(c.Interval); err != nil {
+			bad("--%v", err)
 		}
 	}
 	if c.DrainWait < 0 {

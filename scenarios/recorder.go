@@ -67,6 +67,11 @@ type Recorder struct {
 	// held: the run's unfinished jobs Faktory still holds (queued or reserved), asked of
 	// it when the drain ended; -1 until then.
 	held int
+	// tl, when set, also records each sample by the interval of its wall time; the
+	// snapshot closes it (series in intervals, a write error in tlErr).
+	tl        *reports.Timeline
+	intervals *reports.Intervals
+	tlErr     error
 }
 
 // NewRecorder returns a recorder for the run id (jobs of other runs are ignored).
@@ -85,15 +90,28 @@ func NewRecorder(run string) *Recorder {
 	return r
 }
 
-// record adds d to a histogram, clamped into its range; the caller holds mu.
-func (r *Recorder) record(point string, d time.Duration) {
+// record adds d to a histogram, clamped into its range, and to the time series in the
+// interval of at, the sample's wall time; the caller holds mu.
+func (r *Recorder) record(point string, d time.Duration, at time.Time) {
 	h, ok := r.hist[point]
 	if !ok {
 		h = reports.NewHistogram()
 		r.hist[point] = h
 	}
-	us := max(d.Microseconds(), 0)
-	_ = h.RecordValue(min(us, reports.HistMaxUS))
+	us := min(max(d.Microseconds(), 0), reports.HistMaxUS)
+	_ = h.RecordValue(us)
+	if r.tl != nil {
+		r.tl.Record(point, us, at)
+	}
+}
+
+// StartTimeline records every sample from now on in tl too (by the interval of its wall
+// time: an answer for enqueue, a worker's start for pickup, its finish for end_to_end),
+// with the jobs enqueued and completed per interval. Snapshot closes it.
+func (r *Recorder) StartTimeline(tl *reports.Timeline) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tl = tl
 }
 
 // number returns the job number in one of the run's request ids ("<run>-<n>").
@@ -136,9 +154,9 @@ func (r *Recorder) Begin(rids []string, intended time.Time) {
 func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected []string, openLoop bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.record(reports.PointEnqueue, answered.Sub(intended))
+	r.record(reports.PointEnqueue, answered.Sub(intended), answered)
 	if openLoop {
-		r.record(reports.PointService, answered.Sub(sent))
+		r.record(reports.PointService, answered.Sub(sent), answered)
 	}
 	if answered.After(r.lastAnswer) {
 		r.lastAnswer = answered
@@ -148,6 +166,7 @@ func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected [
 			r.settle(st, phaseRejected)
 		}
 	}
+	n := 0
 	for _, id := range accepted {
 		st := r.state(id)
 		if st == nil || st.phase != phaseSent {
@@ -155,11 +174,15 @@ func (r *Recorder) Call(intended, sent, answered time.Time, accepted, rejected [
 		}
 		st.phase, st.answered = phaseAccepted, answered
 		r.accepted++
+		n++
 		if st.early != nil {
 			c := st.early
 			st.early = nil
 			r.finish(st, *c, true)
 		}
+	}
+	if r.tl != nil && n > 0 {
+		r.tl.Enqueued(n, answered)
 	}
 	r.notify()
 }
@@ -252,9 +275,12 @@ func (r *Recorder) finish(st *jobState, c system.Completion, withPickup bool) {
 		if pickup < 0 {
 			r.earlyPick++
 		}
-		r.record(reports.PointPickup, pickup)
+		r.record(reports.PointPickup, pickup, c.Started)
 	}
-	r.record(reports.PointEndToEnd, c.Finished.Sub(st.intended))
+	r.record(reports.PointEndToEnd, c.Finished.Sub(st.intended), c.Finished)
+	if r.tl != nil {
+		r.tl.Completed(c.Finished)
+	}
 	if c.Finished.After(r.lastFinish) {
 		r.lastFinish = c.Finished
 	}
@@ -366,6 +392,10 @@ type Snapshot struct {
 	FailedCalls  int
 	LateAccepted int
 	LastErr      error
+	// Intervals is the time series (nil without a timeline); IntervalErr the first error
+	// writing its interval logs.
+	Intervals   *reports.Intervals
+	IntervalErr error
 }
 
 // Snapshot copies the counts and histograms; requested is what the driver meant to send.
@@ -398,6 +428,12 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 	for k, h := range r.hist {
 		s.Hist[k] = hdrhistogram.Import(h.Export())
 	}
+	// The series ends with the histograms: its intervals add up to them.
+	if r.tl != nil {
+		r.intervals, r.tlErr = r.tl.Close(time.Now())
+		r.tl = nil
+	}
+	s.Intervals, s.IntervalErr = r.intervals, r.tlErr
 	return s
 }
 

@@ -63,6 +63,11 @@ const LinkSamples = 5
 type Options struct {
 	Log      *slog.Logger
 	Progress func(Progress) // called every ProgressInterval during load and drain
+	// IntervalFiles, when set, says where a run writes its interval logs as it goes: it
+	// is called as the run's load starts, with the run's name, and returns an existing
+	// folder and the files' stem (<stem>.<point>.hlog); an empty folder writes none. The
+	// run's time series is in its result either way.
+	IntervalFiles func(run string) (dir, stem string)
 }
 
 // Execute measures one run: stack up, links measured, connections warmed, load (with its
@@ -138,6 +143,23 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 	log.Info("load", "run", out.Name)
 	bytesBefore := linkBytes(st)
 	loadStart := time.Now()
+	// The time series: every sample also lands in the interval of its wall time; each
+	// interval is written to the interval logs as it ends.
+	tlOpts := reports.TimelineOptions{Start: loadStart, Every: cmp.Or(cfg.Interval, reports.DefaultInterval), Run: out.Name,
+		Points: []string{reports.PointEnqueue, reports.PointPickup, reports.PointEndToEnd}}
+	if cfg.OpenLoop() {
+		tlOpts.Points = append(tlOpts.Points, reports.PointService)
+	}
+	if opts.IntervalFiles != nil {
+		tlOpts.Dir, tlOpts.Stem = opts.IntervalFiles(out.Name)
+	}
+	tl, err := reports.NewTimeline(tlOpts)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	defer func() { _, _ = tl.Close(time.Now()) }() // on an early return; the snapshot closes it first otherwise
+	tl.Start()
+	rec.StartTimeline(tl)
 	stage := "load"
 	var stageMu sync.Mutex
 	pctx, stopProgress := context.WithCancel(ctx)
@@ -197,6 +219,7 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 	drainErr := rec.Drain(dctx, idle, loadStart.Add(phasesEnd(cfg.Phases)))
 	stopCut()
 	cancel()
+	tl.Stop(time.Now()) // the time series ends with the drain, not with the stack's shutdown
 	out.Interrupted = ctx.Err() != nil
 	if unfinished := rec.Pending(); drainErr != nil && !out.Interrupted {
 		if errors.Is(drainErr, ErrDrainStalled) {
@@ -247,6 +270,10 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 		out.Links[i].BytesDown = bytesAfter[n][1] - bytesBefore[n][1]
 	}
 	snap := rec.Snapshot(d.sent())
+	out.Intervals, out.Hlogs = snap.Intervals, tl.Hlogs()
+	if snap.IntervalErr != nil {
+		out.Notes = append(out.Notes, fmt.Sprintf("writing the interval logs failed (%v): the logs stop there; the time series in the result is whole", snap.IntervalErr))
+	}
 	if out.Interrupted {
 		planned := fmt.Sprintf("%d planned", cfg.Jobs)
 		if cfg.Jobs == 0 {

@@ -101,6 +101,7 @@ var settings = []setting{
 		}},
 	enumSetting("compression", Compressions, func(c *RunConfig) *string { return &c.Compression }),
 	enumSetting("netem", []string{"toxiproxy"}, func(c *RunConfig) *string { return &c.Netem }),
+	durSetting("interval", func(c *RunConfig) *time.Duration { return &c.Interval }),
 }
 
 // SettingKeys lists the keys a scenario's base, matrix and runs accept.
@@ -143,6 +144,9 @@ func canonical(key, v string) (string, error) {
 // does not record, such as link overrides as written).
 func settingsOf(r *reports.Run) map[string]string {
 	c := configFromResult(r.Config)
+	if r.Intervals != nil && r.Intervals.IntervalS > 0 {
+		c.Interval = time.Duration(math.Round(r.Intervals.IntervalS*1000)) * time.Millisecond
+	}
 	out := make(map[string]string, len(settings))
 	for _, s := range settings {
 		out[s.key] = s.get(c)

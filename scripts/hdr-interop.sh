@@ -2,7 +2,10 @@
 # Reads a result's histograms back with HdrHistogram's Java implementation (an
 # independent one) and checks that it agrees with wfbench: the encoded histograms in
 # result.json decode to the same count, p50, p99 and max, and Java's percentile
-# distribution of each matches wfbench's .hgrm file line for line.
+# distribution of each matches wfbench's .hgrm file line for line. Each run's interval
+# logs (.hlog) are read with Java's HistogramLogReader: their intervals' counts add up to
+# the run's count for that timing point, interval by interval as result.json's series
+# says, at the same interval starts.
 #
 #   scripts/hdr-interop.sh RESULT_DIR    (a folder written by wfbench run / scenario run)
 #
@@ -63,4 +66,43 @@ PY
 done
 [ "$n" -gt 0 ] || { echo "hdr-interop: no histograms in $dir/result.json"; exit 1; }
 [ "$fail" -eq 0 ] && echo "hdr-interop: $n histograms read back by HdrHistogram (Java) with the same figures; every .hgrm identical to Java's"
+
+# Interval logs: what result.json says each holds (<file>.hwant: the series' interval
+# count, starts and counts, and the run's count for the point).
+python3 - "$dir/result.json" "$work" <<'PY'
+import json, sys
+res = json.load(open(sys.argv[1]))
+for run in res['runs']:
+    series = (run.get('intervals') or {}).get('series', [])
+    for point, name in (run.get('hlogs') or {}).items():
+        starts = ','.join('%.3f' % s['start_s'] for s in series)
+        counts = ','.join(str(s.get('latency_ms', {}).get(point, {}).get('count', 0)) for s in series)
+        open(f"{sys.argv[2]}/{name}.hwant", 'w').write(
+            f"intervals={len(series)} count={run['latency_ms'][point]['count']} starts={starts} counts={counts}\n")
+PY
+h=0
+for want in "$work"/*.hwant; do
+	[ -e "$want" ] || break
+	name=$(basename "$want" .hwant)
+	[ -f "$dir/$name" ] || { echo "$name: named in result.json, not in $dir"; fail=1; continue; }
+	got=$(java -cp "$jar" "$here/interop/HlogInterop.java" "$dir/$name")
+	ok=$(python3 - "$got" "$(cat "$want")" <<'PY'
+import sys
+g = dict(kv.split('=', 1) for kv in sys.argv[1].split())
+w = dict(kv.split('=', 1) for kv in sys.argv[2].split())
+# Java keeps each start as whole ms since the epoch (truncated): within 2 ms.
+starts = lambda d: [float(x) for x in d['starts'].split(',') if x]
+same = all(g[k] == w[k] for k in ('intervals', 'count', 'counts'))
+same = same and len(starts(g)) == len(starts(w)) and all(abs(a - b) <= 0.002 for a, b in zip(starts(g), starts(w)))
+print('ok' if same else 'DIFFERS')
+PY
+)
+	field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" <<<"$2"; }
+	printf '%-45s java: %4s intervals, count %-8s result.json: %4s intervals, count %-8s %s\n' "$name" \
+		"$(field intervals "$got")" "$(field count "$got")" "$(field intervals "$(cat "$want")")" "$(field count "$(cat "$want")")" "$ok"
+	[ "$ok" = ok ] || { echo "  java:        $got"; echo "  result.json: $(cat "$want")"; fail=1; }
+	h=$((h+1))
+done
+[ "$h" -gt 0 ] || { echo "hdr-interop: no interval logs named in $dir/result.json"; fail=1; }
+[ "$fail" -eq 0 ] && echo "hdr-interop: $h interval logs read back by HdrHistogram's HistogramLogReader (Java): each interval's start and count as result.json's series says, adding up to the run's count"
 exit "$fail"

@@ -214,13 +214,23 @@ func measurePair(cmd *cobra.Command, args, setA, setB []string, quick bool, rf *
 		labels[1] += " (" + strings.Join(setB, " ") + ")"
 	}
 	opts, view := rf.options(cmd)
-	results, err := scenarios.RunPair(cmd.Context(), scs, quick, rf.count, opts, func(side, i, n int, cfg scenarios.RunConfig, rep int) {
-		view.start(fmt.Sprintf("[%d/%d] %s: %s #%d", i, n, string("AB"[side]), cfg.Name, rep))
-	})
-	out := rf.out
-	if out == "" {
-		out = freeDir(filepath.Join("reports", "compare-"+newResult().StartedAt.Format("20060102-150405")))
+	// A's runs write their interval logs into --out/a as they go, B's into --out/b.
+	if err := rf.prepareOut(newResult(), "compare-"); err != nil {
+		return nil, nil, nil, err
 	}
+	out := rf.out
+	for _, side := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(out, side), 0o755); err != nil {
+			return nil, nil, nil, &exitError{exitEnvironment, err}
+		}
+	}
+	var slugs [2]reports.Slugs
+	side := 0
+	opts.IntervalFiles = intervalFiles(func() string { return filepath.Join(out, string("ab"[side])) }, func() *reports.Slugs { return &slugs[side] })
+	results, err := scenarios.RunPair(cmd.Context(), scs, quick, rf.count, opts, func(s, i, n int, cfg scenarios.RunConfig, rep int) {
+		side = s
+		view.start(fmt.Sprintf("[%d/%d] %s: %s #%d", i, n, string("AB"[s]), cfg.Name, rep))
+	})
 	var res [2]*reports.Result
 	for i := range res {
 		res[i] = newResult()
@@ -237,6 +247,11 @@ func measurePair(cmd *cobra.Command, args, setA, setB []string, quick bool, rf *
 	}
 	if len(res[0].Runs)+len(res[1].Runs) > 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "wrote A's result to %s/a and B's to %s/b\n", out, out)
+	} else {
+		for _, side := range []string{"a", "b"} {
+			_ = os.Remove(filepath.Join(out, side)) // only if empty
+		}
+		rf.dropOut()
 	}
 	if err != nil {
 		code := exitEnvironment

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,7 +25,10 @@ func newReportCmd() *cobra.Command {
 		Long: `report reads a result.json written by run or scenario run (or merged) and writes its
 reports again: report.md (plots beside it as PNG), report.html (one self-contained file,
 plots inline, works offline), the percentile-spectrum and throughput plots as PNG and
-SVG, and one HdrHistogram .hgrm percentile file per run and timing point.`,
+SVG, each run's plot over time (throughput and p50/p99 per interval, phases shaded;
+from result.json's intervals), and one HdrHistogram .hgrm percentile file per run and
+timing point. The runs' interval logs (.hlog, each interval's whole histograms) cannot
+be rebuilt from result.json: with -o another folder they are copied there (format hlog).`,
 		Example: `  wfbench report reports/20261127-101500/result.json
   wfbench report result.json --format html -o /tmp/share
   wfbench report merge driver1/result.json driver2/result.json -o merged.json`,
@@ -40,30 +45,74 @@ SVG, and one HdrHistogram .hgrm percentile file per run and timing point.`,
 			if out == "" {
 				out = filepath.Dir(args[0])
 			}
+			copyLogs := slices.Contains(fs, hlogFormat)
+			fs = slices.DeleteFunc(fs, func(f string) bool { return f == hlogFormat })
 			files, err := reports.WriteReports(out, res, fs)
 			if err != nil {
 				return &exitError{exitEnvironment, err}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), out)
+			copied := 0
+			if copyLogs {
+				if copied, err = copyHlogs(cmd.ErrOrStderr(), res, filepath.Dir(args[0]), out); err != nil {
+					return &exitError{exitEnvironment, err}
+				}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files)+copied, out)
 			return nil
 		},
 	}
-	cmd.Flags().StringSliceVar(&formats, "format", []string{"all"}, "formats to write: "+strings.Join(reports.Formats, ", ")+" or all (comma-separated or repeated)")
+	cmd.Flags().StringSliceVar(&formats, "format", []string{"all"}, "formats to write: "+strings.Join(reportFormats(), ", ")+" (the interval logs, copied when -o is another folder) or all (comma-separated or repeated)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (default: the result's own folder)")
 	cmd.AddCommand(newReportMergeCmd())
 	return cmd
 }
+
+// copyHlogs copies the runs' interval logs from the result's folder to out (none when
+// it is the same folder); a log missing from the result's folder is skipped with a
+// warning, as the reports do not need it.
+func copyHlogs(warn io.Writer, res *reports.Result, from, out string) (int, error) {
+	if sameFile(from, out) {
+		return 0, nil
+	}
+	n := 0
+	for _, r := range res.Runs {
+		for _, name := range r.Hlogs {
+			if name != filepath.Base(name) { // a name, never a path out of the folder
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(from, name))
+			if errors.Is(err, os.ErrNotExist) {
+				fmt.Fprintf(warn, "wfbench: run %q: interval log %s is not beside the result: not copied\n", r.Name, name)
+				continue
+			}
+			if err != nil {
+				return n, err
+			}
+			if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// hlogFormat is the runs' interval logs: not rendered from result.json but copied from
+// beside it.
+const hlogFormat = "hlog"
+
+func reportFormats() []string { return append(slices.Clone(reports.Formats), hlogFormat) }
 
 func parseFormats(in []string) ([]string, error) {
 	var out []string
 	for _, f := range in {
 		switch {
 		case f == "all":
-			out = append(out, reports.Formats...)
-		case slices.Contains(reports.Formats, f):
+			out = append(out, reportFormats()...)
+		case slices.Contains(reportFormats(), f):
 			out = append(out, f)
 		default:
-			return nil, fmt.Errorf("--format %q: accepted values are %s, all", f, strings.Join(reports.Formats, ", "))
+			return nil, fmt.Errorf("--format %q: accepted values are %s, all", f, strings.Join(reportFormats(), ", "))
 		}
 	}
 	slices.Sort(out)

@@ -105,6 +105,7 @@ Faktory's redis-server died mid-run: what was measured until then is written),
 	fs.StringVar(&cfg.Netem, "netem", cfg.Netem, "latency backend: toxiproxy")
 	fs.StringVar(&cfg.Compression, "compression", cfg.Compression, "client request bodies to the API: none | gzip")
 	fs.StringVar(&cfg.Name, "name", "", "run name in reports (default: derived from the settings)")
+	durationVar(fs, &cfg.Interval, "interval", cfg.Interval, "time series: record throughput and latency per interval of this length (100ms to 1h), written as HdrHistogram interval logs (<run>.<point>.hlog) as each ends, and plotted over time")
 	rf.add(cmd)
 	return cmd
 }
@@ -113,6 +114,11 @@ Faktory's redis-server died mid-run: what was measured until then is written),
 func runConfig(cmd *cobra.Command, cfg scenarios.RunConfig, rf reportFlags) error {
 	opts, view := rf.options(cmd)
 	res := newResult()
+	if err := rf.prepareOut(res, ""); err != nil {
+		return err
+	}
+	var slugs reports.Slugs
+	opts.IntervalFiles = intervalFiles(func() string { return rf.out }, func() *reports.Slugs { return &slugs })
 	count := max(rf.count, 1)
 	var runErr error
 	for rep := 1; rep <= count && cmd.Context().Err() == nil; rep++ {
@@ -141,7 +147,7 @@ func runConfig(cmd *cobra.Command, cfg scenarios.RunConfig, rf reportFlags) erro
 			break
 		}
 	}
-	return finish(cmd, res, rf.out, runErr)
+	return finish(cmd, res, &rf, runErr)
 }
 
 // freeDir returns dir, or dir-2, dir-3... if it exists: two runs started in the same

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -119,6 +120,37 @@ type reportFlags struct {
 	verbose  bool
 	progress string
 	count    int
+	created  bool // out did not exist before this invocation
+}
+
+// prepareOut settles the output folder before the first run and creates it: each run
+// writes its interval logs there as it goes (a soak's are on disk before it ends).
+// Without --out it is reports/<the result's start time>/ (prefix "reports"), or the
+// next free name.
+func (f *reportFlags) prepareOut(res *reports.Result, prefix string) error {
+	if f.out == "" {
+		f.out = freeDir(filepath.Join("reports", prefix+res.StartedAt.Format("20060102-150405")))
+	}
+	if _, err := os.Stat(f.out); errors.Is(err, os.ErrNotExist) {
+		f.created = true
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return &exitError{exitEnvironment, fmt.Errorf("create the output folder: %w", err)}
+	}
+	return nil
+}
+
+// dropOut removes the output folder prepareOut created when nothing was written to it.
+func (f *reportFlags) dropOut() {
+	if f.created {
+		_ = os.Remove(f.out) // only if empty
+	}
+}
+
+// intervalFiles names each run's interval logs in dir as its .hgrm files will be named:
+// runs in the order they are measured, stems from slugs.
+func intervalFiles(dir func() string, slugs func() *reports.Slugs) func(string) (string, string) {
+	return func(run string) (string, string) { return dir(), slugs().Next(run) }
 }
 
 func (f *reportFlags) add(cmd *cobra.Command) {
@@ -189,6 +221,11 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
 			}
 			opts, view := rf.options(cmd)
 			res := newResult()
+			if err := rf.prepareOut(res, ""); err != nil {
+				return err
+			}
+			var slugs reports.Slugs
+			opts.IntervalFiles = intervalFiles(func() string { return rf.out }, func() *reports.Slugs { return &slugs })
 			suite := scenarios.SuiteOptions{
 				Quick: quick, Count: rf.count, Options: opts,
 				RunStarting: func(i, n int, cfg scenarios.RunConfig, rep int) {
@@ -200,7 +237,7 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
 				},
 			}
 			runErr := scenarios.RunScenario(cmd.Context(), sc, res, suite)
-			return finish(cmd, res, rf.out, runErr)
+			return finish(cmd, res, &rf, runErr)
 		},
 	}
 	rf.add(cmd)
@@ -217,9 +254,11 @@ func newResult() *reports.Result {
 
 // finish writes what was measured, prints it, and turns the outcome into an exit code:
 // an interrupted or failed scenario still leaves its measured runs on disk.
-func finish(cmd *cobra.Command, res *reports.Result, out string, runErr error) error {
+func finish(cmd *cobra.Command, res *reports.Result, rf *reportFlags, runErr error) error {
 	ctx := cmd.Context()
+	out := rf.out
 	if len(res.Runs) == 0 && runErr != nil {
+		rf.dropOut()
 		code := exitEnvironment
 		if ctx.Err() != nil {
 			code = exitInterrupted
