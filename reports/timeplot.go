@@ -162,7 +162,7 @@ func timePlot(r *Run, name string) *Plot {
 	}
 	_, hiE, _ := timeLine(top.Plot, top, "enqueued jobs/s", stepSegments(series, rate(func(iv Interval) float64 { return iv.EnqueuedPerS })), plotutil.Color(0), nil)
 	_, hiC, _ := timeLine(top.Plot, top, "completed jobs/s", stepSegments(series, rate(func(iv Interval) float64 { return iv.CompletedPerS })), plotutil.Color(2), nil)
-	top.Y.Min, top.Y.Max = 0, math.Max(math.Max(hiE, hiC), 1)
+	top.Y.Min, top.Y.Max = 0, math.Max(math.Max(hiE, hiC), 1)*1.05 // the highest step clear of the frame
 	top.Y.Tick.Marker = linearTicks{}
 
 	// Latency: p50 solid, p99 dashed, per point.
@@ -174,11 +174,13 @@ func timePlot(r *Run, name string) *Plot {
 		col         color.Color
 		dashes      []vg.Length
 	}
+	// end_to_end first: enqueue, usually the lower and the one a phase on the enqueue
+	// path moves first, is drawn over it where they meet.
 	lines := []latencyLine{
-		{PointEnqueue, "p50", plotutil.Color(0), nil},
-		{PointEnqueue, "p99", plotutil.Color(0), dashed},
 		{PointEndToEnd, "p50", plotutil.Color(2), nil},
 		{PointEndToEnd, "p99", plotutil.Color(2), dashed},
+		{PointEnqueue, "p50", plotutil.Color(0), nil},
+		{PointEnqueue, "p99", plotutil.Color(0), dashed},
 		{PointService, "p99", plotutil.Color(4), dotted},
 	}
 	for _, ll := range lines {
@@ -211,9 +213,9 @@ func timePlot(r *Run, name string) *Plot {
 	case lo > 0 && hi/lo > 20:
 		bottom.Y.Scale = plot.LogScale{}
 		bottom.Y.Tick.Marker = logTicks{}
-		bottom.Y.Min, bottom.Y.Max = lo, hi
+		bottom.Y.Min, bottom.Y.Max = lo, hi*1.15
 	default:
-		bottom.Y.Min, bottom.Y.Max = 0, hi
+		bottom.Y.Min, bottom.Y.Max = 0, hi*1.05
 		bottom.Y.Tick.Marker = linearTicks{}
 	}
 	for i, s := range spans {
