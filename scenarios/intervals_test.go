@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"context"
 	"math"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,5 +121,54 @@ base:
 	got := settingsOf(&reports.Run{Config: resultConfig(plan[0].Config), Intervals: &reports.Intervals{IntervalS: 0.25}})
 	if got["interval"] != "250ms" {
 		t.Errorf("interval read back as %q", got["interval"])
+	}
+}
+
+// An interrupted soak keeps every finished interval: the logs on disk hold each interval
+// up to the interrupt (the last one cut short), as the run's series says, and add up to
+// its histograms.
+func TestExecuteInterruptedKeepsIntervals(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Default()
+	cfg.RTT, cfg.Rate, cfg.Duration, cfg.Jobs, cfg.Concurrency = 2*time.Millisecond, 100, time.Hour, 0, 50
+	cfg.Interval, cfg.WorkerConcurrency, cfg.PollInterval = 200*time.Millisecond, 4, 50*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	opts := Options{
+		IntervalFiles: func(string) (string, string) { return dir, "soak" },
+		Progress: func(p Progress) { // interrupted a second into the load, whatever the start took
+			if p.Stage == "load" && p.Elapsed > time.Second {
+				once.Do(cancel)
+			}
+		},
+	}
+	run, err := Execute(ctx, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.Interrupted || run.Intervals == nil {
+		t.Fatalf("interrupted %v, series %+v", run.Interrupted, run.Intervals)
+	}
+	series := run.Intervals.Series
+	if len(series) < 5 {
+		t.Fatalf("%d intervals of 200 ms after more than a second of load", len(series))
+	}
+	back, err := reports.ReadHlogFile(filepath.Join(dir, run.Hlogs[reports.PointEnqueue]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for i, b := range back {
+		n += b.Hist.TotalCount()
+		if i < len(series) && b.Hist.TotalCount() != series[i].LatencyMS[reports.PointEnqueue].Count {
+			t.Errorf("interval %d: %d values in the log, %d in the series", i, b.Hist.TotalCount(), series[i].LatencyMS[reports.PointEnqueue].Count)
+		}
+	}
+	if len(back) != len(series) || n != decodedCount(t, run, reports.PointEnqueue) || n == 0 {
+		t.Errorf("log: %d intervals, %d values; series %d intervals; histogram %d values", len(back), n, len(series), decodedCount(t, run, reports.PointEnqueue))
+	}
+	if last := series[len(series)-1]; last.LengthS > 0.2+1e-9 || last.StartS+last.LengthS > run.DurationS.Total+InterruptDrain.Seconds()+1 {
+		t.Errorf("last interval %+v (run total %g s)", last, run.DurationS.Total)
 	}
 }
