@@ -2,7 +2,6 @@ package netem
 
 import (
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +23,8 @@ const LatencyToxicType = "wfbench_latency"
 // its pipes read it.)
 //
 // It also limits bandwidth (SetRate), counts the bytes entering it, and never blocks
-// where an Impose could not reach it: see Pipe.
+// where an Impose could not reach it: see Pipe. Its waits are timed by the package's
+// clock (clock.go), and how late each delivery came is recorded (Link.Lateness).
 type LatencyToxic struct {
 	latencyUS atomic.Int64
 	jitterUS  atomic.Int64
@@ -39,6 +39,8 @@ type LatencyToxic struct {
 	initOnce  sync.Once
 	closeOnce sync.Once
 	released  chan struct{}
+
+	late lateness // how late deliveries were (see lateness)
 }
 
 // Set changes the delay of every connection on the toxic's link.
@@ -116,8 +118,7 @@ func (t *LatencyToxic) Pipe(stub *toxics.ToxicStub) {
 	if !ok {
 		st = new(latencyState) // not started by toxiproxy's link: nothing to resume
 	}
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	w := newWaiter()
 	for {
 		if st.c == nil {
 			select {
@@ -150,7 +151,8 @@ func (t *LatencyToxic) Pipe(stub *toxics.ToxicStub) {
 				wake = soon
 			}
 		}
-		if !sleepUntil(timer, wake, stub.Interrupt, t.done()) {
+		waited := time.Now().Before(wake)
+		if !sleepUntil(w, wake, stub.Interrupt, t.done()) {
 			select {
 			case <-t.done():
 				t.drain(stub)
@@ -160,6 +162,9 @@ func (t *LatencyToxic) Pipe(stub *toxics.ToxicStub) {
 		}
 		if wake.Before(due) {
 			continue
+		}
+		if waited {
+			t.late.record(time.Since(due)) // the clock's lateness: see lateness
 		}
 		select {
 		case stub.Output <- &stream.StreamChunk{Data: piece, Timestamp: due}:
@@ -226,65 +231,3 @@ func (t *LatencyToxic) drain(stub *toxics.ToxicStub) {
 func init() {
 	toxics.Register(LatencyToxicType, new(LatencyToxic))
 }
-
-// timerLate is how late Go timers fire on this machine (a decaying maximum, in ns). On a
-// VM a timer commonly fires 0.3-1 ms after its deadline (the runtime's netpoller sleeps in
-// whole milliseconds), which would add that much to every direction of every link: 7% of
-// a 10 ms RTT. sleepUntil aims the timer that much early and yields the CPU for the rest.
-var timerLate atomic.Int64
-
-const maxTimerLate = 2 * time.Millisecond
-
-// sleepUntil waits until due, or returns false if interrupt or release comes first.
-func sleepUntil(timer *time.Timer, due time.Time, interrupt <-chan struct{}, release <-chan struct{}) bool {
-	est := time.Duration(timerLate.Load())
-	if wake := time.Until(due) - est; wake > 0 {
-		asked := time.Now().Add(wake)
-		timer.Reset(wake)
-		select {
-		case <-timer.C:
-		case <-interrupt:
-			return false
-		case <-release:
-			return false
-		}
-		// Track a decaying maximum, not a mean: a wake-up later than the estimate delivers
-		// late, and the estimate should cover nearly all of them.
-		late := min(max(time.Since(asked), 0), maxTimerLate)
-		next := est - est/64
-		if late > next {
-			next = late
-		}
-		timerLate.Store(int64(next))
-	}
-	// The last stretch: yield the CPU in a loop until due. At most spinLimit delays do
-	// so at once; the others sleep it on a timer and arrive up to ~1 ms late. Unbounded,
-	// every chunk in flight spinning made a busy link's CPU cost grow with its traffic
-	// (measured: -20% worker throughput at 10 ms RTT on 2 cores).
-	if rest := time.Until(due); rest > 0 {
-		if spinners.Add(1) <= spinLimit {
-			for time.Now().Before(due) {
-				runtime.Gosched()
-			}
-		} else {
-			timer.Reset(rest)
-			select {
-			case <-timer.C:
-			case <-interrupt:
-				spinners.Add(-1)
-				return false
-			case <-release:
-				spinners.Add(-1)
-				return false
-			}
-		}
-		spinners.Add(-1)
-	}
-	return true
-}
-
-// spinners counts the delays yielding until due; spinLimit bounds them to half the CPUs.
-var (
-	spinners  atomic.Int64
-	spinLimit = int64(max(1, runtime.GOMAXPROCS(0)/2))
-)
