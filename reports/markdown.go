@@ -245,6 +245,10 @@ func (m *mdWriter) run(r *Run, overTime *Plot) {
 		}
 		m.table(header, align, rows)
 	}
+	if d := r.DelayLine; d != nil {
+		m.p("The links' delay line delivered %d times during the run, late by p50 %s ms and p99 %s ms beyond the configured delay (its own error, included in every figure above).\n\n",
+			d.Deliveries, fmtMS(d.LatenessP50MS), fmtMS(d.LatenessP99MS))
+	}
 	if len(r.Phases) > 0 {
 		m.p("### Phases\n\n")
 		rows := make([][]string, len(r.Phases))

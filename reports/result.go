@@ -125,6 +125,10 @@ type Run struct {
 	LatencyMS  map[string]Percentiles `json:"latency_ms"`
 	Histograms map[string]string      `json:"histograms"`
 	Model      Model                  `json:"model"`
+	// DelayLine is the links' own calibration during the load and drain: how late the
+	// emulated delay delivered, beyond what it was configured to add (absent when no link
+	// delayed anything).
+	DelayLine *DelayLine `json:"delay_line,omitempty"`
 	// Open loop: how far behind its schedule the driver fell (0 in closed loop).
 	Schedule *Schedule `json:"schedule,omitempty"`
 	// Interrupted is true when the run was stopped (Ctrl-C, deadline) before it finished:
@@ -263,6 +267,14 @@ type Model struct {
 	WorkerFloorJobsPerS    float64 `json:"worker_floor_jobs_per_s,omitempty"`
 	// BeatsFloor is set when the measurement is faster than physics allows: a bug.
 	BeatsFloor bool `json:"beats_floor,omitempty"`
+}
+
+// DelayLine is the emulated links' lateness: delivered time minus due time, over every
+// delayed delivery of the run.
+type DelayLine struct {
+	LatenessP50MS float64 `json:"lateness_p50_ms"`
+	LatenessP99MS float64 `json:"lateness_p99_ms"`
+	Deliveries    int64   `json:"deliveries"`
 }
 
 // Schedule reports how well an open-loop driver kept its schedule.

@@ -210,6 +210,11 @@ func TestExecuteTargetFaktory(t *testing.T) {
 	if got := decodedCount(t, run, reports.PointEnqueue); got != 20 {
 		t.Errorf("enqueue count %d, want 20 calls", got)
 	}
+	// Each call crosses client-faktory twice, each job worker-faktory at least twice: the
+	// delay line's calibration covers them all, and it is never early.
+	if d := run.DelayLine; d == nil || d.Deliveries < 80 || d.LatenessP50MS < 0 || d.LatenessP99MS < d.LatenessP50MS {
+		t.Errorf("delay line calibration %+v: want ≥ 80 deliveries, 0 ≤ p50 ≤ p99", d)
+	}
 }
 
 func TestExecuteSplit(t *testing.T) {

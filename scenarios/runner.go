@@ -142,6 +142,7 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 	d := &driver{cfg: cfg, run: runID, target: tgt, rec: rec}
 	log.Info("load", "run", out.Name)
 	bytesBefore := linkBytes(st)
+	st.Proxies.ResetLateness() // the calibration covers the load and the drain, not the warm-up
 	loadStart := time.Now()
 	// The time series: every sample also lands in the interval of its wall time; each
 	// interval is written to the interval logs as it ends.
@@ -262,6 +263,9 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 		if err == nil && st.Broker == nil && queued > 0 {
 			out.Notes = append(out.Notes, fmt.Sprintf("the run's queue %s, with the %d jobs still in it, is removed from the external Faktory as the run ends", st.Queue, queued))
 		}
+	}
+	if p50, p99, n := st.Proxies.Lateness(); n > 0 {
+		out.DelayLine = &reports.DelayLine{LatenessP50MS: ms(p50), LatenessP99MS: ms(p99), Deliveries: n}
 	}
 	bytesAfter := linkBytes(st)
 	for i := range out.Links {

@@ -132,9 +132,8 @@ func (st *Stack) WarmAPIPool(ctx context.Context, n int) error {
 // MeasureLinks measures every link's RTT (median of samples round trips) as the parts see
 // it. Links of a few milliseconds and more are probed side by side: one after the other
 // they read higher, because an idle process wakes more slowly than a busy one (as it is
-// under load). Shorter ones are probed one at a time: their delays are mostly spent
-// yielding the CPU until due (see netem), and several such links at once on two cores
-// read each other's waits.
+// under load). Shorter ones are probed one at a time, so that their probes' own work on
+// two cores does not add to each other's round trips.
 func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link, error) {
 	out := make([]reports.Link, len(netem.LinkNames))
 	errs := make([]error, len(netem.LinkNames))
