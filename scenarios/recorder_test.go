@@ -391,9 +391,10 @@ func TestRecorderForgetsFinishedJobs(t *testing.T) {
 	r.Complete(done(testRun+"-17", 6, 7))             // again: a duplicate
 	r.Complete(done(testRun+"-"+fmt.Sprint(n), 6, 7)) // never sent: foreign
 	r.Complete(done(testRun+"-x", 6, 7))              // not one of ours: foreign
+	r.Complete(done(testRun+"-017", 6, 7))            // not the canonical form of job 17: foreign
 	s := r.Snapshot(n)
 	wantJobs(t, s, reports.Jobs{Requested: n, Accepted: n, Completed: n, Duplicated: 1})
-	if s.Foreign != 2 {
-		t.Errorf("foreign %d, want 2", s.Foreign)
+	if s.Foreign != 3 {
+		t.Errorf("foreign %d, want 3", s.Foreign)
 	}
 }

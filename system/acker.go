@@ -178,6 +178,18 @@ func (a *acker) report(comp Completion) {
 	<-a.window
 }
 
+// abort refuses further sends and breaks the connection: every ACK awaiting its answer
+// is reported with an error, which gives the window's tokens back to any blocked send.
+func (a *acker) abort() {
+	a.mu.Lock()
+	a.closed = true
+	c := a.cur
+	a.mu.Unlock()
+	if c != nil {
+		_ = c.conn.Close()
+	}
+}
+
 // close refuses further sends, waits for the answers to every command sent (bounded by
 // ctx), then closes the connection and waits for its reader.
 func (a *acker) close(ctx context.Context) {

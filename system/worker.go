@@ -193,6 +193,11 @@ func (w *Worker) stopSlots(ctx context.Context) error {
 		abortClient(c)
 	}
 	w.mu.Unlock()
+	if w.acks != nil {
+		// Slots may wait on a full ACK window whose answers are not coming: failing the
+		// ACKs in flight frees them (those jobs are reported with AckErr).
+		w.acks.abort()
+	}
 	select {
 	case <-done:
 		return fmt.Errorf("stop worker: %w (connections closed under in-flight commands)", ctx.Err())
