@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -232,6 +233,10 @@ type TimelineOptions struct {
 	Dir, Stem string
 	Run       string   // the run's name, in the logs' header
 	Points    []string // the timing points to log from the start (others from their first sample)
+	// Grace is how long after its end an interval waits for samples noted late (a
+	// completion reaches the recorder a round trip after the worker finished); 0: a tenth
+	// of the interval, at most 100 ms. At most half the interval.
+	Grace time.Duration
 }
 
 // NewTimeline starts a timeline. Its interval logs are created at once (with their
@@ -241,7 +246,7 @@ func NewTimeline(o TimelineOptions) (*Timeline, error) {
 		return nil, err
 	}
 	t := &Timeline{
-		start: o.Start, every: o.Every, grace: min(o.Every/10, 100*time.Millisecond),
+		start: o.Start, every: o.Every, grace: min(cmp.Or(o.Grace, min(o.Every/10, 100*time.Millisecond)), o.Every/2),
 		dir: o.Dir, stem: o.Stem, name: o.Run, logs: map[string]*hlogFile{},
 	}
 	t.open = [2]*bucket{t.newBucket(0), t.newBucket(1)}

@@ -151,6 +151,13 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 	if cfg.OpenLoop() {
 		tlOpts.Points = append(tlOpts.Points, reports.PointService)
 	}
+	// A completion is noted a worker round trip (its ACK) after the worker finished, a
+	// pickup also a job's work later: the interval waits that long for them.
+	if plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links); err == nil {
+		work, _ := system.ParseWork(cfg.Work)
+		wf := plan[netem.WorkerFaktory]
+		tlOpts.Grace = max(100*time.Millisecond, 2*(wf.RTT+wf.Jitter)+work.D+50*time.Millisecond)
+	}
 	if opts.IntervalFiles != nil {
 		tlOpts.Dir, tlOpts.Stem = opts.IntervalFiles(out.Name)
 	}
