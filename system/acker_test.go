@@ -9,6 +9,33 @@ import (
 	faktory "github.com/contribsys/faktory/client"
 )
 
+// reserveJobs pushes n jobs (request ids prefix-0, prefix-1, ...) and fetches them, so
+// that Faktory holds them reserved, awaiting their ACK.
+func reserveJobs(t *testing.T, ctx context.Context, ep Endpoint, prefix string, n int) []*faktory.Job {
+	t.Helper()
+	c, err := ep.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	jobs := make([]*faktory.Job, n)
+	for i := range jobs {
+		jobs[i] = NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: fmt.Sprintf("%s-%d", prefix, i)}, "", "")
+	}
+	if _, err := c.PushBulk(jobs); err != nil {
+		t.Fatal(err)
+	}
+	fetched := make([]*faktory.Job, 0, n)
+	for range n {
+		j, err := c.Fetch(DefaultQueue)
+		if err != nil || j == nil {
+			t.Fatalf("fetch: %v %v", j, err)
+		}
+		fetched = append(fetched, j)
+	}
+	return fetched
+}
+
 // The pipelined acker on a real Faktory: answers are matched to jobs; after its
 // connection breaks, every later ACK is still reported exactly once (with an error, or
 // confirmed on a new connection) and close returns: no send waits on a dead reader.
@@ -17,27 +44,8 @@ func TestAckerSurvivesBrokenConnection(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ep := Endpoint{Addr: b.Addr()}
-	c, err := ep.Dial(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	const n = 4
-	jobs := make([]*faktory.Job, n)
-	for i := range jobs {
-		jobs[i] = NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: fmt.Sprintf("ack-%d", i)}, "", "")
-	}
-	if _, err := c.PushBulk(jobs); err != nil {
-		t.Fatal(err)
-	}
-	var fetched []*faktory.Job
-	for range n {
-		j, err := c.Fetch(DefaultQueue)
-		if err != nil || j == nil {
-			t.Fatalf("fetch: %v %v", j, err)
-		}
-		fetched = append(fetched, j)
-	}
+	fetched := reserveJobs(t, ctx, ep, "ack", n)
 	s := newSink()
 	a, err := newAcker(ctx, ep, s, 2)
 	if err != nil {
@@ -93,22 +101,7 @@ func TestAckerWindowBounds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ep := Endpoint{Addr: b.Addr()}
-	c, err := ep.Dial(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var fetched []*faktory.Job
-	for i := range 2 {
-		if err := c.Push(NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: fmt.Sprintf("win-%d", i)}, "", "")); err != nil {
-			t.Fatal(err)
-		}
-		j, err := c.Fetch(DefaultQueue)
-		if err != nil || j == nil {
-			t.Fatalf("fetch: %v %v", j, err)
-		}
-		fetched = append(fetched, j)
-	}
+	fetched := reserveJobs(t, ctx, ep, "win", 2)
 	g := gateSink{entered: make(chan struct{}), release: make(chan struct{})}
 	a, err := newAcker(ctx, ep, g, 1)
 	if err != nil {
