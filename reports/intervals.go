@@ -73,11 +73,8 @@ type IntervalLatency struct {
 
 // IntervalLatencyOf summarises a microsecond histogram in milliseconds.
 func IntervalLatencyOf(h *hdrhistogram.Histogram) IntervalLatency {
-	if h == nil || h.TotalCount() == 0 {
-		return IntervalLatency{}
-	}
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	return IntervalLatency{Count: h.TotalCount(), P50: ms(h.ValueAtQuantile(50)), P99: ms(h.ValueAtQuantile(99)), Max: ms(h.Max())}
+	p := PercentilesOf(h) // the run's own summary, cut to what a series needs
+	return IntervalLatency{Count: p.Count, P50: p.P50, P99: p.P99, Max: p.Max}
 }
 
 // HlogName is the file name of a run's interval log for one timing point, beside its
