@@ -438,6 +438,13 @@ func (c *Comparison) headline() string {
 
 // configDiff lists the configuration fields that differ, "jobs 200 → 1000, ...".
 func configDiff(a, b *Config) string {
+	derived := "worker_slots" // tuned sizes itself
+	if len(a.Settings) == 0 || len(b.Settings) == 0 {
+		// A result from before settings were recorded: compare the fields both have.
+		ca, cb := *a, *b
+		ca.Settings, cb.Settings = nil, nil
+		a, b, derived = &ca, &cb, "worker_concurrency"
+	}
 	fa, fb := map[string]string{}, map[string]string{}
 	forEachConfigField(a, func(n, v string) { fa[n] = v })
 	forEachConfigField(b, func(n, v string) { fb[n] = v })
@@ -445,7 +452,7 @@ func configDiff(a, b *Config) string {
 	seen := map[string]bool{}
 	forEach := func(m map[string]string) {
 		for n := range m {
-			if seen[n] || n == "worker_concurrency" { // derived: tuned sizes itself
+			if seen[n] || n == derived {
 				continue
 			}
 			seen[n] = true

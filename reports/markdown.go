@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -418,7 +419,23 @@ func configLine(c *Config) string {
 
 // forEachConfigField calls fn with the JSON name and formatted value of every non-zero
 // field of c, in declaration order.
+// A result that records every setting (config.settings) is listed by its settings
+// (given or default, zero ones left out), then the fields derived from them.
 func forEachConfigField(c *Config, fn func(name, value string)) {
+	if len(c.Settings) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(c.Settings)) {
+			if v := c.Settings[k]; v != "" && v != "0" && v != "0ms" && v != "false" {
+				fn(k, v)
+			}
+		}
+		if c.AckMode != "" {
+			fn("ack_mode", c.AckMode)
+		}
+		if c.WorkerConcurrency > 0 {
+			fn("worker_slots", fmt.Sprint(c.WorkerConcurrency))
+		}
+		return
+	}
 	v := reflect.ValueOf(c).Elem()
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {

@@ -188,6 +188,10 @@ type Config struct {
 	// LinkOverrides are the --link settings, e.g. "api-faktory=30ms,jitter=3ms".
 	LinkOverrides []string `json:"link_overrides,omitempty"`
 	Compression   string   `json:"compression,omitempty"`
+	// Settings is every setting the run used, by its scenario key, in canonical text
+	// form ("rtt": "100ms", "max_batch": "500"): the fields above are the ones reports
+	// read; this one is complete.
+	Settings map[string]string `json:"settings,omitempty"`
 }
 
 // Link is one network path with its configured and measured round-trip time.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 )
@@ -457,7 +458,7 @@ func groupRuns(runs []reports.Run) []*group {
 		r := &runs[i]
 		g := byName[r.Name]
 		if g == nil {
-			g = &group{name: r.Name, params: settingsOf(r), keys: map[string]bool{}}
+			g = &group{name: r.Name, params: bench.SettingsOf(r), keys: map[string]bool{}}
 			for k := range r.Params {
 				g.keys[k] = true
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 )
@@ -182,7 +183,7 @@ func TestParseExpectationErrors(t *testing.T) {
 // recorded configuration) and figures f sets on top of plausible ones.
 func measuredRun(t *testing.T, name string, params map[string]string, f func(r *reports.Run)) reports.Run {
 	t.Helper()
-	cfg := Default()
+	cfg := bench.Default()
 	canon := map[string]string{}
 	for k, v := range params {
 		c, err := canonical(k, v)
@@ -193,8 +194,8 @@ func measuredRun(t *testing.T, name string, params map[string]string, f func(r *
 		if k == "run" {
 			continue
 		}
-		s, _ := lookupSetting(k)
-		if err := s.set(&cfg, v); err != nil {
+		s, _ := bench.LookupSetting(k)
+		if err := s.Set(&cfg, v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -202,7 +203,7 @@ func measuredRun(t *testing.T, name string, params map[string]string, f func(r *
 		name = selString(canon)
 	}
 	r := reports.Run{
-		Name: name, Params: canon, Config: resultConfig(cfg),
+		Name: name, Params: canon, Config: bench.ResultConfig(cfg),
 		Jobs:       reports.Jobs{Requested: 100, Accepted: 100, Completed: 100},
 		Throughput: reports.Throughput{EnqueueJobsPerS: 10, CompletedJobsPerS: 10},
 		LatencyMS:  map[string]reports.Percentiles{},

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 )
@@ -57,7 +58,7 @@ type runDef struct {
 }
 
 type phaseDef struct {
-	phase Phase
+	phase bench.Phase
 	line  int
 }
 
@@ -230,7 +231,7 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 func plannedGroups(plan []PlannedRun) []*group {
 	runs := make([]reports.Run, len(plan))
 	for i, p := range plan {
-		runs[i] = reports.Run{Name: p.Config.Name, Params: p.Params, Config: resultConfig(p.Config)}
+		runs[i] = reports.Run{Name: p.Config.Name, Params: p.Params, Config: bench.ResultConfig(p.Config)}
 	}
 	return groupRuns(runs)
 }
@@ -323,25 +324,25 @@ const MaxCount = 100
 
 // settingValues reads one setting's value (a list for link), checking it parses.
 func settingValues(key *yaml.Node, n *yaml.Node, at reporter) (valueAt, bool) {
-	s, ok := lookupSetting(key.Value)
+	s, ok := bench.LookupSetting(key.Value)
 	if !ok {
-		at(key.Line, "%s", unknown("setting", key.Value, SettingKeys()))
+		at(key.Line, "%s", unknown("setting", key.Value, bench.SettingKeys()))
 		return valueAt{}, false
 	}
 	v := valueAt{line: n.Line}
 	switch {
 	case n.Kind == yaml.ScalarNode:
 		v.values = []string{n.Value}
-	case n.Kind == yaml.SequenceNode && s.key == "link":
+	case n.Kind == yaml.SequenceNode && s.List:
 		for _, item := range n.Content {
 			v.values = append(v.values, scalar(item, "link", at))
 		}
 	default:
-		at(n.Line, "%s: expected a single value (%s)", s.key, s.accept)
+		at(n.Line, "%s: expected a single value (%s)", s.Key, s.Accept)
 		return v, false
 	}
 	for _, x := range v.values {
-		if _, err := canonical(s.key, x); err != nil {
+		if _, err := canonical(s.Key, x); err != nil {
 			at(n.Line, "%v", err)
 			return v, false
 		}
@@ -352,7 +353,7 @@ func settingValues(key *yaml.Node, n *yaml.Node, at reporter) (valueAt, bool) {
 func settingsMap(n *yaml.Node, what string, at reporter) map[string]valueAt {
 	out := map[string]valueAt{}
 	if n.Kind != yaml.MappingNode {
-		at(n.Line, "%s: expected settings (KEY: VALUE), keys: %s", what, strings.Join(SettingKeys(), ", "))
+		at(n.Line, "%s: expected settings (KEY: VALUE), keys: %s", what, strings.Join(bench.SettingKeys(), ", "))
 		return out
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -376,8 +377,8 @@ func matrixOf(n *yaml.Node, at reporter) []axis {
 	var out []axis
 	for i, k := range orderedKeys(n) {
 		v := n.Content[2*i+1]
-		if _, ok := lookupSetting(k.Value); !ok {
-			at(k.Line, "%s", unknown("setting", k.Value, SettingKeys())+" (in matrix)")
+		if _, ok := bench.LookupSetting(k.Value); !ok {
+			at(k.Line, "%s", unknown("setting", k.Value, bench.SettingKeys())+" (in matrix)")
 			continue
 		}
 		if slices.ContainsFunc(out, func(a axis) bool { return a.key == k.Value }) {
@@ -431,8 +432,8 @@ func runsOf(n *yaml.Node, at reporter) []runDef {
 				at(k.Line, "setting %q given twice in this run", k.Value)
 				continue
 			}
-			if _, known := lookupSetting(k.Value); !known {
-				at(k.Line, "%s", unknown("key", k.Value, append([]string{"name", "phases"}, SettingKeys()...))+" (in a run)")
+			if _, known := bench.LookupSetting(k.Value); !known {
+				at(k.Line, "%s", unknown("key", k.Value, append([]string{"name", "phases"}, bench.SettingKeys()...))+" (in a run)")
 				continue
 			}
 			if val, ok := settingValues(k, v, at); ok {
@@ -449,7 +450,7 @@ func phasesOf(n *yaml.Node, at reporter) []phaseDef {
 	var out []phaseDef
 	for _, item := range sequence(n, "phases", at) {
 		f := mapping(item, "a phase", phaseKeys, at)
-		p := Phase{}
+		p := bench.Phase{}
 		dur := func(key string) time.Duration {
 			v := f[key]
 			if v == nil {
@@ -564,7 +565,7 @@ func estimateOf(n *yaml.Node, at reporter) *EstimateDef {
 // PlannedRun is one run of a scenario: its configuration and the parameters that set it
 // apart from the scenario's other runs.
 type PlannedRun struct {
-	Config RunConfig
+	Config bench.RunConfig
 	Params map[string]string
 }
 
@@ -630,7 +631,7 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 	var errs []error
 	names := map[string]int{}
 	for _, c := range combos {
-		cfg := Default()
+		cfg := bench.Default()
 		line := c.line
 		if line == 0 {
 			line = sc.baseLine // no matrix value or run to point at: the base
@@ -640,34 +641,29 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 			quickBase = sc.quick.base // last: it overrides the runs' own settings too
 		}
 		for layer, src := range []map[string]valueAt{sc.base, c.set, quickBase, sc.overrides} {
-			for _, s := range settings { // settings order: deterministic
-				v, ok := src[s.key]
+			for _, s := range bench.Settings() { // settings order: deterministic
+				v, ok := src[s.Key]
 				if !ok {
 					continue
 				}
-				if s.key == "link" && layer > 0 {
+				if s.List && layer > 0 {
 					cfg.Links = nil // a run's links replace the base's
 				}
 				for _, x := range v.values {
-					_ = s.set(&cfg, x) // checked while parsing
+					_ = s.Set(&cfg, x) // checked while parsing
 				}
 			}
 		}
 		all := merge(merge(merge(sc.base, c.set), quickBase), sc.overrides)
-		if _, jobs := all["jobs"]; !jobs && cfg.Duration > 0 {
-			cfg.Jobs = 0 // a duration alone: as many jobs as fit, as with --duration
-		}
-		if _, set := all["concurrency"]; !set && cfg.Rate > 0 {
-			cfg.Concurrency = OpenLoopInFlight
-		}
+		cfg.Implied(func(key string) bool { _, ok := all[key]; return ok })
 		for _, p := range append(slices.Clone(sc.phases), c.phases...) {
 			cfg.Phases = append(cfg.Phases, p.phase)
 		}
 		params := map[string]string{}
 		var nameParts []string
 		for i, k := range c.order {
-			s, _ := lookupSetting(k)
-			params[k] = s.get(cfg)
+			s, _ := bench.LookupSetting(k)
+			params[k] = s.Get(cfg)
 			if c.name == "" || i < c.axes {
 				nameParts = append(nameParts, k+"="+params[k])
 			}
@@ -684,8 +680,8 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("two runs are both named %q (the other at line %d); give each run its own name", cfg.Name, prev)})
 		}
 		names[cfg.Name] = line
-		if err := cfg.Validate(); err != nil {
-			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("run %q%s: %s", cfg.Name, quickWord(quick), fileWords(err))})
+		if err := cfg.ValidateAs(bench.KeyNames); err != nil {
+			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("run %q%s: %w", cfg.Name, quickWord(quick), err)})
 			continue
 		}
 		out = append(out, PlannedRun{Config: cfg, Params: params})
@@ -696,28 +692,7 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 	return out, errors.Join(errs...)
 }
 
-var (
-	yamlLine = regexp.MustCompile(`line (\d+): `)
-	flagName = regexp.MustCompile(`--([a-z][a-z-]*)`)
-)
-
-// fileWords rewrites a configuration error's flag names (--pool-size) into the file's
-// setting keys (pool_size).
-func fileWords(err error) string {
-	return flagName.ReplaceAllStringFunc(err.Error(), func(f string) string {
-		k := strings.ReplaceAll(strings.TrimPrefix(f, "--"), "-", "_")
-		switch k {
-		case "enqueue":
-			return "enqueue_mode"
-		case "drain_timeout", "faktory_url":
-			return k
-		}
-		if _, ok := lookupSetting(k); ok {
-			return k
-		}
-		return f
-	})
-}
+var yamlLine = regexp.MustCompile(`line (\d+): `)
 
 // Repetitions is how many times each run is measured: --count, else the file's (its
 // quick one under --quick).
@@ -848,11 +823,11 @@ func editDistance(a, b string) int {
 func (sc *Scenario) Override(kv string) error {
 	key, value, ok := strings.Cut(kv, "=")
 	if !ok || key == "" {
-		return fmt.Errorf("--set %q: accepted form is KEY=VALUE, e.g. rtt=20ms; keys: %s", kv, strings.Join(SettingKeys(), ", "))
+		return fmt.Errorf("--set %q: accepted form is KEY=VALUE, e.g. rtt=20ms; keys: %s", kv, strings.Join(bench.SettingKeys(), ", "))
 	}
-	s, known := lookupSetting(key)
+	s, known := bench.LookupSetting(key)
 	if !known {
-		return fmt.Errorf("--set %s", unknown("setting", key, SettingKeys()))
+		return fmt.Errorf("--set %s", unknown("setting", key, bench.SettingKeys()))
 	}
 	if _, err := canonical(key, value); err != nil {
 		return fmt.Errorf("--set %w", err)
@@ -861,7 +836,7 @@ func (sc *Scenario) Override(kv string) error {
 		sc.overrides = map[string]valueAt{}
 	}
 	v := sc.overrides[key]
-	if s.key == "link" {
+	if s.List {
 		v.values = append(v.values, value)
 	} else {
 		v.values = []string{value}
@@ -923,4 +898,13 @@ func hasKey(m *yaml.Node, key string) bool {
 		}
 	}
 	return false
+}
+
+// canonical returns a setting's value in canonical form ("0.1s" → "100ms"); an explicit
+// run's name ("run") is kept as written.
+func canonical(key, v string) (string, error) {
+	if key == "run" {
+		return v, nil
+	}
+	return bench.Canonical(key, v)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 )
@@ -69,7 +70,7 @@ func runNames(plan []PlannedRun) []string {
 func yml(s string) string { return strings.ReplaceAll(s, "\t", "  ") }
 
 func TestParseScenarioErrorsCarryFileAndLine(t *testing.T) {
-	validSettings := strings.Join(SettingKeys(), ", ")
+	validSettings := strings.Join(bench.SettingKeys(), ", ")
 	tests := []struct {
 		name string
 		src  string
@@ -363,7 +364,7 @@ matrix:
 		t.Errorf("params %v", last.Params)
 	}
 	c := last.Config
-	if c.RTT != 100*time.Millisecond || c.Batch != 10 || c.Jobs != 10 || c.Concurrency != 2 || c.Target != TargetAPI {
+	if c.RTT != 100*time.Millisecond || c.Batch != 10 || c.Jobs != 10 || c.Concurrency != 2 || c.Target != bench.TargetAPI {
 		t.Errorf("config %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -387,7 +388,7 @@ func TestPlanBaseOnly(t *testing.T) {
 	}
 	// A file with a name alone is the defaults, once.
 	plan = mustPlan(t, mustParse(t, "name: bare\n"), false)
-	if len(plan) != 1 || plan[0].Config.Name != "rtt=0ms batch=1" || plan[0].Config.Jobs != Default().Jobs {
+	if len(plan) != 1 || plan[0].Config.Name != "rtt=0ms batch=1" || plan[0].Config.Jobs != bench.Default().Jobs {
 		t.Errorf("bare plan %+v", plan)
 	}
 }
@@ -569,14 +570,14 @@ func TestPlanOpenLoopDefaultConcurrency(t *testing.T) {
 		quick bool
 		want  []int
 	}{
-		{"rate without concurrency", "name: o\nbase:\n  rate: 50\n", false, []int{OpenLoopInFlight}},
+		{"rate without concurrency", "name: o\nbase:\n  rate: 50\n", false, []int{bench.OpenLoopInFlight}},
 		{"rate with concurrency", "name: o\nbase:\n  rate: 50\n  concurrency: 3\n", false, []int{3}},
 		{"closed loop", "name: o\nbase:\n  jobs: 10\n", false, []int{1}},
-		{"rate in matrix", "name: o\nmatrix:\n  rate: [0, 20]\n", false, []int{1, OpenLoopInFlight}},
-		{"run sets concurrency", "name: o\nbase:\n  rate: 50\nruns:\n  - name: a\n    concurrency: 4\n  - name: b\n", false, []int{4, OpenLoopInFlight}},
+		{"rate in matrix", "name: o\nmatrix:\n  rate: [0, 20]\n", false, []int{1, bench.OpenLoopInFlight}},
+		{"run sets concurrency", "name: o\nbase:\n  rate: 50\nruns:\n  - name: a\n    concurrency: 4\n  - name: b\n", false, []int{4, bench.OpenLoopInFlight}},
 		{"matrix sets concurrency", "name: o\nbase:\n  rate: 50\nmatrix:\n  concurrency: [1, 7]\n", false, []int{1, 7}},
 		{"quick base sets concurrency", "name: o\nbase:\n  rate: 50\nquick:\n  base:\n    concurrency: 5\n", true, []int{5}},
-		{"quick base sets rate", "name: o\nquick:\n  base:\n    rate: 20\n", true, []int{OpenLoopInFlight}},
+		{"quick base sets rate", "name: o\nquick:\n  base:\n    rate: 20\n", true, []int{bench.OpenLoopInFlight}},
 		{"quick base sets rate, full closed", "name: o\nquick:\n  base:\n    rate: 20\n", false, []int{1}},
 	}
 	for _, tt := range tests {
@@ -618,13 +619,13 @@ runs:
 	if len(plan) != 2 {
 		t.Fatalf("%d runs", len(plan))
 	}
-	scenarioPhase := Phase{Link: netem.ClientAPI, At: time.Second, For: 2 * time.Second,
+	scenarioPhase := bench.Phase{Link: netem.ClientAPI, At: time.Second, For: 2 * time.Second,
 		Condition: netem.Condition{Latency: time.Second, Jitter: 5 * time.Millisecond}}
 	a, b := plan[0].Config.Phases, plan[1].Config.Phases
-	if !slices.Equal(a, []Phase{scenarioPhase}) {
+	if !slices.Equal(a, []bench.Phase{scenarioPhase}) {
 		t.Errorf("a phases %+v", a)
 	}
-	wantB := []Phase{
+	wantB := []bench.Phase{
 		scenarioPhase,
 		{Link: netem.APIFaktory, At: 500 * time.Millisecond, For: time.Second, Condition: netem.Condition{Fault: netem.FaultDown}},
 		{Link: netem.WorkerFaktory, Condition: netem.Condition{Bandwidth: 1 << 20}},
@@ -730,7 +731,7 @@ func synthRuns(plan []PlannedRun, reps int) []reports.Run {
 		for i, p := range plan {
 			f := float64(i + 1)
 			r := reports.Run{
-				Name: p.Config.Name, Params: p.Params, Config: resultConfig(p.Config),
+				Name: p.Config.Name, Params: p.Params, Config: bench.ResultConfig(p.Config),
 				Jobs:       reports.Jobs{Requested: 100, Accepted: 100, Completed: 100},
 				DurationS:  reports.Durations{Enqueue: 1 + f, Total: 2 + f},
 				Throughput: reports.Throughput{EnqueueJobsPerS: 100 * f, CompletedJobsPerS: 90 * f},
@@ -830,7 +831,6 @@ func TestCanonicalForms(t *testing.T) {
 // gave, in the same canonical form: expectations select runs from result.json alone.
 func TestCanonicalRoundTripThroughResult(t *testing.T) {
 	// Settings a result does not record: they can select runs only through the params.
-	unrecorded := map[string]bool{"drain_timeout": true, "max_batch": true, "flush_interval": true, "poll_interval": true}
 	var plans []PlannedRun
 	for _, name := range Builtins() {
 		src, _ := BuiltinSource(name)
@@ -856,6 +856,11 @@ runs:
 	  worker_concurrency: 3
 	  poll: tuned
 	  enqueue_mode: async
+	  max_batch: 500
+	  flush_interval: 0.023s
+	  poll_interval: 310000us
+	  drain_timeout: 2m
+	  interval: 0.5s
 	- target: faktory
 	  compression: none
 	  concurrency: 4
@@ -863,9 +868,9 @@ runs:
 	plans = append(plans, mustPlan(t, odd, false)...)
 	checked := map[string]bool{}
 	for _, p := range plans {
-		got := settingsOf(&reports.Run{Config: resultConfig(p.Config)}) // no params: the config alone
+		got := bench.SettingsOf(&reports.Run{Config: bench.ResultConfig(p.Config)}) // no params: the config alone
 		for k, v := range p.Params {
-			if k == "run" || unrecorded[k] {
+			if k == "run" {
 				continue
 			}
 			checked[k] = true
@@ -874,16 +879,13 @@ runs:
 			}
 		}
 		// Every setting, given or default, reads back as the plan's configuration has it.
-		for _, s := range settings {
-			if unrecorded[s.key] {
-				continue
-			}
-			if want := s.get(p.Config); got[s.key] != want {
-				t.Errorf("%s: %s read back as %q, configured %q", p.Config.Name, s.key, got[s.key], want)
+		for _, s := range bench.Settings() {
+			if want := s.Get(p.Config); got[s.Key] != want {
+				t.Errorf("%s: %s read back as %q, configured %q", p.Config.Name, s.Key, got[s.Key], want)
 			}
 		}
 		// With the params recorded, they win.
-		withParams := settingsOf(&reports.Run{Config: resultConfig(p.Config), Params: p.Params})
+		withParams := bench.SettingsOf(&reports.Run{Config: bench.ResultConfig(p.Config), Params: p.Params})
 		for k, v := range p.Params {
 			if withParams[k] != v {
 				t.Errorf("%s: param %s = %q, read back %q", p.Config.Name, k, v, withParams[k])
@@ -932,5 +934,17 @@ func TestPlanOverride(t *testing.T) {
 		if err := sc.Override(bad); err == nil {
 			t.Errorf("Override(%q) accepted", bad)
 		}
+	}
+}
+
+func TestIntervalPlanned(t *testing.T) {
+	sc := mustParse(t, yml(`name: iv
+base:
+	jobs: 10
+	interval: 250ms
+`))
+	plan := mustPlan(t, sc, false)
+	if plan[0].Config.Interval != 250*time.Millisecond {
+		t.Errorf("planned interval %s", plan[0].Config.Interval)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/reports"
 )
 
@@ -11,9 +12,9 @@ import (
 type SuiteOptions struct {
 	Quick bool
 	Count int // repetitions of each run; 0: the scenario's own
-	Options
+	bench.Options
 	// RunStarting is called before each run (i from 1 of n, rep from 1 of the count).
-	RunStarting func(i, n int, cfg RunConfig, rep int)
+	RunStarting func(i, n int, cfg bench.RunConfig, rep int)
 	RunDone     func(run reports.Run)
 }
 
@@ -46,7 +47,7 @@ func RunScenario(ctx context.Context, sc *Scenario, res *reports.Result, opts Su
 			if opts.RunStarting != nil {
 				opts.RunStarting(i, n, pr.Config, rep)
 			}
-			run, err := Execute(ctx, pr.Config, opts.Options)
+			run, err := bench.Execute(ctx, pr.Config, opts.Options)
 			if err != nil && !run.Interrupted {
 				return fmt.Errorf("run %q: %w", pr.Config.Name, err)
 			}
@@ -86,7 +87,7 @@ func (sc *Scenario) Check(runs []reports.Run) ([]reports.Expectation, []reports.
 // repetitions through both), so that drift of the machine lands on both sides alike.
 // starting is called before each run with its side (0 A, 1 B). Measured runs stay in
 // the results when an error or an interrupt stops it.
-func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts Options, starting func(side, i, n int, cfg RunConfig, rep int)) ([2]*reports.Result, error) {
+func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts bench.Options, starting func(side, i, n int, cfg bench.RunConfig, rep int)) ([2]*reports.Result, error) {
 	var res [2]*reports.Result
 	for s := range res {
 		res[s] = &reports.Result{}
@@ -123,7 +124,7 @@ func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts 
 				if starting != nil {
 					starting(s, i, n, pr.Config, rep)
 				}
-				run, err := Execute(ctx, pr.Config, opts)
+				run, err := bench.Execute(ctx, pr.Config, opts)
 				if err != nil && !run.Interrupted {
 					return res, fmt.Errorf("run %q of %s: %w", pr.Config.Name, scs[s].Name, err)
 				}

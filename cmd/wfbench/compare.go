@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/scenarios"
@@ -227,7 +228,7 @@ func measurePair(cmd *cobra.Command, args, setA, setB []string, quick bool, rf *
 	var slugs [2]reports.Slugs
 	side := 0
 	opts.IntervalFiles = intervalFiles(func() string { return filepath.Join(out, string("ab"[side])) }, func() *reports.Slugs { return &slugs[side] })
-	results, err := scenarios.RunPair(cmd.Context(), scs, quick, rf.count, opts, func(s, i, n int, cfg scenarios.RunConfig, rep int) {
+	results, err := scenarios.RunPair(cmd.Context(), scs, quick, rf.count, opts, func(s, i, n int, cfg bench.RunConfig, rep int) {
 		side = s
 		view.start(fmt.Sprintf("[%d/%d] %s: %s #%d", i, n, string("AB"[s]), cfg.Name, rep))
 	})

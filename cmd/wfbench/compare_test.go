@@ -34,7 +34,7 @@ func TestCompareMergeReport(t *testing.T) {
 	if code != exitCheckFailed || !strings.Contains(msg, "regressions beyond the limit") {
 		t.Fatalf("20 ms against 2 ms: exit %d (%s), want 1\n%s", code, msg, out)
 	}
-	for _, want := range []string{"enqueue throughput -", "enqueue enqueue p50 +", "| enqueue | throughput |", "REGRESSION (limit 10.0%)", "the configurations differ (rtt_ms 2 → 20)"} {
+	for _, want := range []string{"enqueue throughput -", "enqueue enqueue p50 +", "| enqueue | throughput |", "REGRESSION (limit 10.0%)", "the configurations differ (rtt 2ms → 20ms)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
 		}
@@ -152,7 +152,7 @@ func TestCompareSingleRunsDifferentSettings(t *testing.T) {
 	if code != 0 && code != exitCheckFailed {
 		t.Fatalf("exit %d (%s), want 0 or 1\n%s", code, msg, out)
 	}
-	for _, want := range []string{"rtt=2ms batch=1 vs rtt=20ms batch=6", "batch 1 → 6", "rtt_ms 2 → 20", "throughput"} {
+	for _, want := range []string{"rtt=2ms batch=1 vs rtt=20ms batch=6", "batch 1 → 6", "rtt 2ms → 20ms", "throughput"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

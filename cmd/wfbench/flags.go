@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/netem"
 )
 
@@ -56,3 +57,27 @@ func (f linkFlag) Set(s string) error {
 	*f.specs = append(*f.specs, spec)
 	return nil
 }
+
+// settingFlag is a run setting as a flag: parsed and printed by its entry in the
+// settings table.
+type settingFlag struct {
+	s   bench.Setting
+	cfg *bench.RunConfig
+}
+
+func (f settingFlag) String() string {
+	if f.cfg == nil {
+		return ""
+	}
+	if v := f.s.Get(*f.cfg); v != "0ms" {
+		return v
+	}
+	return "0" // pflag leaves a zero default out of the help
+}
+func (f settingFlag) Type() string {
+	if f.s.Bool {
+		return "" // --burst alone, or --burst=false
+	}
+	return f.s.Kind
+}
+func (f settingFlag) Set(v string) error { return f.s.Parse(f.cfg, v) }

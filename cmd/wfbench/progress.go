@@ -10,7 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/wfbench/wfbench/scenarios"
+	"github.com/wfbench/wfbench/bench"
 )
 
 // Progress modes (--progress).
@@ -51,8 +51,8 @@ func (v *progressView) start(label string) {
 	}
 }
 
-// update is the scenarios.Progress callback.
-func (v *progressView) update(p scenarios.Progress) {
+// update is the bench.Progress callback.
+func (v *progressView) update(p bench.Progress) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	switch v.mode {
@@ -94,7 +94,7 @@ func (v *progressView) update(p scenarios.Progress) {
 }
 
 // progressLine is one line of progress: counts, rate, and an ETA while it can be told.
-func progressLine(p scenarios.Progress) string {
+func progressLine(p bench.Progress) string {
 	rate := 0.0
 	if p.Elapsed > 0 {
 		rate = float64(p.Completed) / p.Elapsed.Seconds()
@@ -119,7 +119,7 @@ func progressLine(p scenarios.Progress) string {
 
 // drainETA tells, during the drain, how many jobs are left and when they will be done at
 // the recent completion rate ("" when it cannot be told).
-func drainETA(p scenarios.Progress) string {
+func drainETA(p bench.Progress) string {
 	left := p.Accepted - p.Completed
 	if p.Done || p.Stage != "drain" || p.Rate <= 0 || left <= 0 {
 		return ""

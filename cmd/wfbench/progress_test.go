@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wfbench/wfbench/scenarios"
+	"github.com/wfbench/wfbench/bench"
 )
 
 func TestProgressLine(t *testing.T) {
-	p := scenarios.Progress{Stage: "load", Sent: 300, Accepted: 290, Completed: 250, Total: 1000, Elapsed: 10 * time.Second}
+	p := bench.Progress{Stage: "load", Sent: 300, Accepted: 290, Completed: 250, Total: 1000, Elapsed: 10 * time.Second}
 	got := progressLine(p)
 	for _, want := range []string{"load", "300 sent", "290 accepted", "250 done", "25.0 jobs/s", "10s elapsed", "ETA 30s"} {
 		if !strings.Contains(got, want) {
@@ -18,7 +18,7 @@ func TestProgressLine(t *testing.T) {
 		}
 	}
 	// Duration-bound: time left instead of an ETA by count.
-	p = scenarios.Progress{Stage: "load", Completed: 50, Duration: 30 * time.Second, Elapsed: 10 * time.Second}
+	p = bench.Progress{Stage: "load", Completed: 50, Duration: 30 * time.Second, Elapsed: 10 * time.Second}
 	if got := progressLine(p); !strings.Contains(got, "20s to go") || strings.Contains(got, "ETA") {
 		t.Errorf("duration-bound: %q", got)
 	}
@@ -37,9 +37,9 @@ func TestProgressLinesMode(t *testing.T) {
 	}
 	v.start("[1/2] rtt=1ms")
 	for i := range 10 {
-		v.update(scenarios.Progress{Stage: "load", Sent: i, Total: 10})
+		v.update(bench.Progress{Stage: "load", Sent: i, Total: 10})
 	}
-	v.update(scenarios.Progress{Stage: "drain", Sent: 10, Completed: 10, Total: 10, Done: true})
+	v.update(bench.Progress{Stage: "drain", Sent: 10, Completed: 10, Total: 10, Done: true})
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 2 || !strings.HasSuffix(lines[0], "starting") || !strings.Contains(lines[1], "(done)") {
 		t.Errorf("lines:\n%s", b.String())
@@ -47,7 +47,7 @@ func TestProgressLinesMode(t *testing.T) {
 	var none bytes.Buffer
 	v = newProgressView(&none, "none")
 	v.start("x")
-	v.update(scenarios.Progress{Done: true})
+	v.update(bench.Progress{Done: true})
 	if none.Len() != 0 {
 		t.Errorf("--progress none wrote %q", none.String())
 	}

@@ -11,14 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/reports"
-	"github.com/wfbench/wfbench/scenarios"
 	"github.com/wfbench/wfbench/system"
 )
 
 func newRunCmd() *cobra.Command {
-	cfg := scenarios.Default()
+	cfg := bench.Default()
 	var rf reportFlags
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -26,8 +25,10 @@ func newRunCmd() *cobra.Command {
 		Long: `run brings up the reference system (embedded Faktory on redis-server, the API,
 the workers), puts a toxiproxy link with the given RTT on every path that crosses the
 WAN in the topology, measures each link's real RTT, warms the connections, drives the
-load and drains it, then writes result.json, report.md and one .hgrm per histogram
-into --out and prints a table.
+load and drains it, then writes into --out: result.json, report.md, report.html with
+its plots (latency percentile spectra, throughput and latency over time with the
+phases shaded), one .hgrm per histogram and one .hlog interval log per timing point;
+and prints a table.
 
 Timing points: enqueue (per call: start → answered), pickup (per job: answered →
 worker started), end_to_end (per job: start → worker finished). In the open loop
@@ -66,14 +67,10 @@ Faktory's redis-server died mid-run: what was measured until then is written),
   wfbench run --link api-faktory=30ms,jitter=3ms --topology central`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("duration") && !cmd.Flags().Changed("jobs") {
-				cfg.Jobs = 0 // --duration alone: as many jobs as fit
-			}
-			if cfg.Rate > 0 && !cmd.Flags().Changed("concurrency") {
-				// Open loop: one call in flight would make the schedule wait on every
-				// answer; allow enough that the offered rate, not the cap, sets the pace.
-				cfg.Concurrency = scenarios.OpenLoopInFlight
-			}
+			cfg.Implied(func(key string) bool {
+				s, _ := bench.LookupSetting(key)
+				return cmd.Flags().Changed(s.Flag)
+			})
 			if err := errors.Join(cfg.Validate(), rf.validate()); err != nil {
 				return usageErr(fmt.Errorf("%w\nsee 'wfbench run --help'", err))
 			}
@@ -81,37 +78,23 @@ Faktory's redis-server died mid-run: what was measured until then is written),
 		},
 	}
 	fs := cmd.Flags()
-	durationVar(fs, &cfg.RTT, "rtt", cfg.RTT, "round-trip time of the links that cross the WAN, e.g. 100ms")
-	durationVar(fs, &cfg.Jitter, "jitter", cfg.Jitter, "RTT jitter: each round trip takes RTT ± jitter (half per direction), e.g. 5ms")
-	fs.StringVar(&cfg.Topology, "topology", cfg.Topology, "which links cross the WAN: "+strings.Join(netem.TopologyNames(), " | "))
-	fs.Var(linkFlag{&cfg.Links}, "link", "set one link: NAME=RTT[,jitter=D], NAME one of "+strings.Join(netem.LinkNames, ", ")+" (repeatable)")
-	fs.StringVar(&cfg.Target, "target", cfg.Target, "where the driver enqueues: api (HTTP, full path) | faktory (client, direct)")
-	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "jobs per enqueue call (POST /jobs/batch or PUSHB when > 1)")
-	fs.IntVar(&cfg.Jobs, "jobs", cfg.Jobs, "jobs to send (0 with --duration: as many as fit)")
-	durationVar(fs, &cfg.Duration, "duration", 0, "stop sending after this long, e.g. 30s")
-	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "closed loop: clients sending in parallel; open loop: most calls in flight (100 with --rate unless set)")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: jobs per second on a fixed schedule (0 = closed loop)")
-	fs.BoolVar(&cfg.Burst, "burst", false, "enqueue every job before the workers start: the drain then measures the workers alone (drain jobs/s)")
-	durationVar(fs, &cfg.DrainWait, "drain-timeout", cfg.DrainWait, "longest wait for accepted jobs to complete after the load (0 = as long as jobs keep completing, up to 1h); the drain also ends after a stretch without a completion (10s, longer with --work, a long worker link or an async flush interval). Jobs Faktory still holds then are reported pending, not lost")
-	fs.StringVar(&cfg.FaktoryURL, "faktory-url", "", "use a running Faktory (tcp://host:7419, tcp+tls://:password@host:port) instead of the embedded one")
-	fs.IntVar(&cfg.PoolSize, "pool-size", cfg.PoolSize, "API's Faktory connection pool size (FAKTORY_POOL_SIZE)")
-	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "largest batch the API accepts (FAKTORY_MAX_BATCH_SIZE)")
-	fs.StringVar(&cfg.EnqueueMode, "enqueue", cfg.EnqueueMode, "API enqueue mode (API_ENQUEUE_MODE): sync (answer once Faktory has the job) | async (answer once buffered; a flusher PUSHBs)")
-	durationVar(fs, &cfg.FlushInterval, "flush-interval", 0, "async: flush the API's buffer this often (FLUSH_INTERVAL, default 10ms)")
-	fs.StringVar(&cfg.Poll, "poll", cfg.Poll, "worker poll strategy: fixed (FETCH, run, ACK and wait; sleep after an empty FETCH) | tuned (slots by Little's law, pipelined ACKs, no sleep) | library (faktory_worker_go's Manager)")
-	fs.IntVar(&cfg.WorkerConcurrency, "worker-concurrency", cfg.WorkerConcurrency, "worker fetch slots (WORKER_CONCURRENCY); 0 = the strategy's own: fixed 50, tuned sized by Little's law, library 20")
-	durationVar(fs, &cfg.PollInterval, "poll-interval", cfg.PollInterval, "fixed poll: sleep after an empty FETCH (WORKER_POLL_INTERVAL)")
-	fs.StringVar(&cfg.Work, "work", "", "simulated service time per job: DURATION[:sleep|:spin], e.g. 2ms or 500us:spin")
-	fs.StringVar(&cfg.Netem, "netem", cfg.Netem, "latency backend: toxiproxy")
-	fs.StringVar(&cfg.Compression, "compression", cfg.Compression, "client request bodies to the API: none | gzip")
+	for _, s := range bench.Settings() {
+		help := s.Help
+		if s.Env != "" {
+			help += " (" + s.Env + " of serve and up)"
+		}
+		fs.Var(settingFlag{s, &cfg}, s.Flag, help)
+		if s.Bool {
+			fs.Lookup(s.Flag).NoOptDefVal = "true"
+		}
+	}
 	fs.StringVar(&cfg.Name, "name", "", "run name in reports (default: derived from the settings)")
-	durationVar(fs, &cfg.Interval, "interval", cfg.Interval, "time series: record throughput and latency per interval of this length (100ms to 1h), written as HdrHistogram interval logs (<run>.<point>.hlog) as each ends, and plotted over time")
 	rf.add(cmd)
 	return cmd
 }
 
 // runConfig measures one configuration (--count times) and reports it.
-func runConfig(cmd *cobra.Command, cfg scenarios.RunConfig, rf reportFlags) error {
+func runConfig(cmd *cobra.Command, cfg bench.RunConfig, rf reportFlags) error {
 	opts, view := rf.options(cmd)
 	res := newResult()
 	if err := rf.prepareOut(res, ""); err != nil {
@@ -127,7 +110,7 @@ func runConfig(cmd *cobra.Command, cfg scenarios.RunConfig, rf reportFlags) erro
 			label += fmt.Sprintf(" #%d/%d", rep, count)
 		}
 		view.start(label)
-		run, err := scenarios.Execute(cmd.Context(), cfg, opts)
+		run, err := bench.Execute(cmd.Context(), cfg, opts)
 		if count > 1 {
 			run.Repetition = rep
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/scenarios"
 )
@@ -34,7 +35,7 @@ Expectations (each must hold for every run it selects):
   throughput(rtt=1ms, batch=1) / throughput(rtt=100ms, batch=1) >= 10
 
 Metrics: ` + strings.Join(scenarios.MetricNames(), ", ") + `
-Settings: ` + strings.Join(scenarios.SettingKeys(), ", "),
+Settings: ` + strings.Join(bench.SettingKeys(), ", "),
 	}
 	cmd.AddCommand(newScenarioListCmd(), newScenarioShowCmd(), newScenarioRunCmd(), newScenarioValidateCmd())
 	return cmd
@@ -171,13 +172,13 @@ func (f *reportFlags) validate() error {
 	return nil
 }
 
-func (f *reportFlags) options(cmd *cobra.Command) (scenarios.Options, *progressView) {
+func (f *reportFlags) options(cmd *cobra.Command) (bench.Options, *progressView) {
 	log := slog.New(slog.DiscardHandler)
 	if f.verbose {
 		log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	view := newProgressView(cmd.ErrOrStderr(), f.progress)
-	return scenarios.Options{Log: log, Progress: view.update}, view
+	return bench.Options{Log: log, Progress: view.update}, view
 }
 
 func newScenarioRunCmd() *cobra.Command {
@@ -228,7 +229,7 @@ jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
 			opts.IntervalFiles = intervalFiles(func() string { return rf.out }, func() *reports.Slugs { return &slugs })
 			suite := scenarios.SuiteOptions{
 				Quick: quick, Count: rf.count, Options: opts,
-				RunStarting: func(i, n int, cfg scenarios.RunConfig, rep int) {
+				RunStarting: func(i, n int, cfg bench.RunConfig, rep int) {
 					label := fmt.Sprintf("[%d/%d] %s", i, n, cfg.Name)
 					if rep > 1 || rf.count > 1 {
 						label += fmt.Sprintf(" #%d", rep)

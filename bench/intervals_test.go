@@ -1,4 +1,4 @@
-package scenarios
+package bench
 
 import (
 	"context"
@@ -105,22 +105,20 @@ func TestIntervalSetting(t *testing.T) {
 			t.Errorf("interval %s: %v", d, err)
 		}
 	}
-	if got, err := canonical("interval", "0.5s"); err != nil || got != "500ms" {
-		t.Errorf("canonical(interval, 0.5s) = %q, %v", got, err)
+	if got, err := Canonical("interval", "0.5s"); err != nil || got != "500ms" {
+		t.Errorf("Canonical(interval, 0.5s) = %q, %v", got, err)
 	}
-	sc := mustParse(t, yml(`name: iv
-base:
-	jobs: 10
-	interval: 250ms
-`))
-	plan := mustPlan(t, sc, false)
-	if plan[0].Config.Interval != 250*time.Millisecond {
-		t.Errorf("planned interval %s", plan[0].Config.Interval)
-	}
-	// Read back from a result: the series' interval.
-	got := settingsOf(&reports.Run{Config: resultConfig(plan[0].Config), Intervals: &reports.Intervals{IntervalS: 0.25}})
-	if got["interval"] != "250ms" {
+	// Read back from a result: from its settings, or from the series' interval in a
+	// result written before settings were recorded.
+	cfg := Default()
+	cfg.Interval = 250 * time.Millisecond
+	if got := SettingsOf(&reports.Run{Config: ResultConfig(cfg)}); got["interval"] != "250ms" {
 		t.Errorf("interval read back as %q", got["interval"])
+	}
+	old := ResultConfig(cfg)
+	old.Settings = nil
+	if got := SettingsOf(&reports.Run{Config: old, Intervals: &reports.Intervals{IntervalS: 0.25}}); got["interval"] != "250ms" {
+		t.Errorf("interval read back from the series as %q", got["interval"])
 	}
 }
 

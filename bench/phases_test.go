@@ -1,4 +1,4 @@
-package scenarios
+package bench
 
 import (
 	"net"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
 )
 
 func phaseLink(t *testing.T) *netem.Link {
@@ -177,5 +178,68 @@ func TestPhaseCutShortByRunEnd(t *testing.T) {
 	waitLifted(done, 0)
 	if rec := done.stop(); rec[0].LiftedAtS == nil || rec[0].CutShort || len(phaseNotes(rec)) != 0 {
 		t.Errorf("record %+v, notes %q: a phase that ran its course is not cut short", rec[0], phaseNotes(rec))
+	}
+}
+
+// Coordinated omission, measured: an open-loop run with 2 calls in flight meets a stall
+// on its link (+200 ms for 400 ms). Both slots are held for at least 200 ms from the
+// stall's start, so every call intended in that first 200 ms (40 of 800, 5%) starts at
+// least that late: measured from the intended send time, p99 is at least the added
+// latency. The service time, from the actual send, sees only the handful of calls that
+// were in flight (under 1%) and hides it.
+func TestPhaseLatencyShowsCoordinatedOmission(t *testing.T) {
+	if testing.Short() {
+		t.Skip("4 s open-loop run")
+	}
+	stall := 200 * time.Millisecond
+	cfg := Default()
+	cfg.RTT, cfg.Rate, cfg.Concurrency, cfg.Jobs, cfg.Duration = 2*time.Millisecond, 200, 2, 0, 4*time.Second
+	cfg.Phases = []Phase{{Link: "client-api", At: time.Second, For: 2 * stall}}
+	cfg.Phases[0].Condition.Latency = stall
+	run := execute(t, testCtx(t, time.Minute), cfg)
+	if run.Jobs.Lost != 0 {
+		t.Errorf("lost %d", run.Jobs.Lost)
+	}
+	if len(run.Phases) != 1 || run.Phases[0].AppliedAtS == nil || run.Phases[0].LiftedAtS == nil {
+		t.Fatalf("phase not applied and lifted: %+v", run.Phases)
+	}
+	if on := *run.Phases[0].LiftedAtS - *run.Phases[0].AppliedAtS; on < 2*stall.Seconds() {
+		t.Errorf("phase lasted %.3f s, want at least %s", on, 2*stall)
+	}
+	corr, serv := run.LatencyMS[reports.PointEnqueue], run.LatencyMS[reports.PointService]
+	floor := float64(stall.Milliseconds())
+	if corr.P99 < floor {
+		t.Errorf("corrected enqueue p99 %.1f ms, want ≥ the stall's %.0f ms", corr.P99, floor)
+	}
+	if serv.Max < floor {
+		t.Errorf("service max %.1f ms: the calls in flight during the stall must show it (≥ %.0f ms)", serv.Max, floor)
+	}
+	if serv.P99 >= floor {
+		t.Errorf("service p99 %.1f ms ≥ the stall: with 2 calls in flight only a handful of ~800 calls can see it", serv.P99)
+	}
+}
+
+// A reset phase on the client's link fails the calls that cross it (counted as errors,
+// never as accepted); every job the system accepted still completes.
+func TestPhaseResetLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2 s open-loop run")
+	}
+	cfg := Default()
+	cfg.RTT, cfg.Rate, cfg.Concurrency, cfg.Jobs, cfg.Duration = 2*time.Millisecond, 100, 4, 0, 2*time.Second
+	cfg.Phases = []Phase{{Link: "client-api", At: 500 * time.Millisecond, For: 500 * time.Millisecond}}
+	cfg.Phases[0].Condition.Fault = "reset"
+	run := execute(t, testCtx(t, time.Minute), cfg)
+	if run.Jobs.Lost != 0 || run.Jobs.Duplicated != 0 {
+		t.Errorf("jobs %+v: want none lost or duplicated", run.Jobs)
+	}
+	if run.Jobs.Errors == 0 {
+		t.Errorf("jobs %+v: a 0.5 s reset at 100 jobs/s must fail some calls", run.Jobs)
+	}
+	if run.Jobs.Accepted < 100 {
+		t.Errorf("accepted %d: calls before and after the reset must get through", run.Jobs.Accepted)
+	}
+	if run.Jobs.Accepted+run.Jobs.Errors != run.Jobs.Requested {
+		t.Errorf("jobs %+v: accepted + errors must account for every job sent", run.Jobs)
 	}
 }

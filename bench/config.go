@@ -1,4 +1,4 @@
-package scenarios
+package bench
 
 import (
 	"errors"
@@ -7,11 +7,11 @@ import (
 	"math"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
-	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
 )
 
@@ -104,133 +104,85 @@ const (
 	MaxRate         = 1_000_000.0
 )
 
-// Default returns the defaults of `wfbench run`.
+// Default returns the defaults of `wfbench run`, from the settings table.
 func Default() RunConfig {
-	return RunConfig{
-		Netem: "toxiproxy", Topology: "central", RTT: 0,
-		Target: TargetAPI, Batch: 1, Jobs: 1000, Concurrency: 1,
-		PoolSize: 50, MaxBatch: 1000, EnqueueMode: "sync",
-		Poll: system.PollFixed, WorkerConcurrency: 0, PollInterval: time.Second,
-		Compression: "none", Interval: reports.DefaultInterval,
+	var c RunConfig
+	for _, s := range settingsTable {
+		if s.Default != "" {
+			_ = s.set(&c, s.Default)
+		}
 	}
+	return c
 }
 
 // OpenLoop reports whether the run schedules calls at a fixed rate.
 func (c RunConfig) OpenLoop() bool { return c.Rate > 0 }
 
-// Validate checks every setting and names the bad one with its accepted form.
-func (c RunConfig) Validate() error {
+// Validate checks every setting and names the bad one, as run's flags name it, with its
+// accepted form.
+func (c RunConfig) Validate() error { return c.ValidateAs(FlagNames) }
+
+// ValidateAs is Validate with the settings named by n.
+func (c RunConfig) ValidateAs(n Naming) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Netem != "toxiproxy" {
-		bad("--netem %q: accepted value is toxiproxy (the kernel backend is not built yet)", c.Netem)
+	for _, s := range settingsTable {
+		if s.check == nil {
+			continue
+		}
+		if msg := s.check(c); msg != "" {
+			v := s.get(c)
+			if s.Kind == "string" {
+				v = strconv.Quote(v)
+			}
+			bad("%s %s: %s", n(s), v, msg)
+		}
 	}
-	if !slices.Contains(netem.TopologyNames(), c.Topology) {
-		bad("--topology %q: accepted values are %s", c.Topology, strings.Join(netem.TopologyNames(), ", "))
-	} else if _, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err != nil {
-		bad("--link: %v", err)
-	}
-	// Faktory's Go client waits 5 s for any answer and FETCH itself may wait 2 s, so a
-	// round trip above 2 s would time out every long poll rather than measure anything.
-	if c.RTT < 0 || c.RTT > MaxRTT {
-		bad("--rtt %s: accepted is a duration from 0 to %s (Faktory's client times out an answer after 5 s), e.g. 100ms", c.RTT, MaxRTT)
-	}
-	if c.Jitter < 0 || c.Jitter > c.RTT && c.RTT > 0 {
-		bad("--jitter %s: accepted is a duration from 0 to the RTT, e.g. 5ms", c.Jitter)
-	}
-	if !slices.Contains([]string{TargetAPI, TargetFaktory}, c.Target) {
-		bad("--target %q: accepted values are api, faktory", c.Target)
-	}
-	if c.Batch < 1 || c.Batch > c.MaxBatch {
-		bad("--batch %d: accepted is an integer from 1 to %d (FAKTORY_MAX_BATCH_SIZE)", c.Batch, c.MaxBatch)
-	}
-	if c.Jobs < 0 || c.Jobs > MaxJobsPerRun {
-		bad("--jobs %d: accepted is an integer from 1 to %d", c.Jobs, MaxJobsPerRun)
-	}
-	if c.Duration < 0 {
-		bad("--duration %s: accepted is a positive duration, e.g. 30s", c.Duration)
+	if _, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err != nil && slices.Contains(netem.TopologyNames(), c.Topology) {
+		bad("%s: %v", n.name("link"), err)
 	}
 	if c.Jobs == 0 && c.Duration == 0 {
-		bad("--jobs 0 needs --duration: give a job count (e.g. --jobs 1000) or a duration (e.g. --duration 30s)")
+		bad("%[1]s 0 needs %[2]s: give a job count (e.g. %[1]s 1000) or a duration (e.g. %[2]s 30s)", n.name("jobs"), n.name("duration"))
 	}
-	if c.Concurrency < 1 || c.Concurrency > MaxConns {
-		bad("--concurrency %d: accepted is an integer from 1 to %d", c.Concurrency, MaxConns)
-	}
-	if math.IsNaN(c.Rate) || c.Rate < 0 || c.Rate > MaxRate || (c.Rate > 0 && c.Rate < MinRate) {
-		bad("--rate %g: accepted is jobs per second from %g to %g (or 0 for the closed loop)", c.Rate, MinRate, MaxRate)
-	}
-	if c.PoolSize < 1 || c.PoolSize > MaxConns {
-		bad("--pool-size %d: accepted is an integer from 1 to %d", c.PoolSize, MaxConns)
-	}
-	if c.MaxBatch < 1 || c.MaxBatch > MaxBatch {
-		bad("--max-batch %d: accepted is an integer from 1 to %d", c.MaxBatch, MaxBatch)
-	}
-	if !slices.Contains(system.EnqueueModes, c.EnqueueMode) {
-		bad("--enqueue %q: accepted values are %s", c.EnqueueMode, strings.Join(system.EnqueueModes, ", "))
-	}
-	if c.FlushInterval < 0 || c.FlushInterval > time.Minute {
-		bad("--flush-interval %s: accepted is a duration from 0 (the default, 10ms) to 1m", c.FlushInterval)
-	}
-	if !slices.Contains(system.PollStrategies, c.Poll) {
-		bad("--poll %q: accepted values are %s", c.Poll, strings.Join(system.PollStrategies, ", "))
-	}
-	if c.WorkerConcurrency < 0 || c.WorkerConcurrency > MaxConns {
-		bad("--worker-concurrency %d: accepted is an integer from 1 to %d (or 0 for the strategy's own)", c.WorkerConcurrency, MaxConns)
-	}
-	if n := c.Concurrency + c.PoolSize + c.maxSlots(); c.FaktoryURL == "" && n > MaxFaktoryConns {
-		bad("--concurrency + --pool-size + --worker-concurrency = %d Faktory connections: the embedded Faktory refuses more than %d", n, MaxFaktoryConns)
-	}
-	if c.PollInterval < 0 {
-		bad("--poll-interval %s: accepted is a duration of 0 or more", c.PollInterval)
-	}
-	if _, err := system.ParseWork(c.Work); err != nil {
-		bad("%v", err)
-	}
-	if !slices.Contains(Compressions, c.Compression) {
-		bad("--compression %q: accepted values are %s", c.Compression, strings.Join(Compressions, ", "))
-	} else if c.Compression == "gzip" && c.Target != TargetAPI {
-		bad("--compression gzip needs --target api: Faktory's protocol has no compression")
+	if k := c.Concurrency + c.PoolSize + c.maxSlots(); c.FaktoryURL == "" && k > MaxFaktoryConns {
+		bad("%s + %s + %s = %d Faktory connections: the embedded Faktory refuses more than %d",
+			n.name("concurrency"), n.name("pool_size"), n.name("worker_concurrency"), k, MaxFaktoryConns)
 	}
 	if plan, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err == nil {
-		for i, p := range c.Phases {
-			if _, ok := plan[p.Link]; !ok {
-				bad("phase %d: link %q: accepted values are %s", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "))
-			}
-			if p.At < 0 || p.For < 0 {
-				bad("phase %d: at and for must not be negative", i+1)
-			}
-			if err := p.Condition.Validate(); err != nil {
-				bad("phase %d: %v", i+1, err)
-			}
-			if p.Condition.Fault != "" && p.For == 0 {
-				bad("phase %d: fault %s needs for (how long it lasts, e.g. for: 1s): without it the fault would last through the drain and every job behind it would count as lost", i+1, p.Condition.Fault)
-			}
-			if c.Jobs == 0 && c.Duration > 0 && p.At >= c.Duration {
-				bad("phase %d: at %s is not within the run's duration %s", i+1, p.At, c.Duration)
-			}
-			// One condition per link at a time: a phase replaces the one before on its
-			// link, so overlapping phases there would cut each other short.
-			for j, q := range c.Phases[:i] {
-				if q.Link == p.Link && p.At < q.end() && q.At < p.end() {
-					bad("phase %d overlaps phase %d on %s: one condition per link at a time (combine them in one phase)", i+1, j+1, p.Link)
-				}
-			}
-		}
-	}
-	if c.Interval != 0 {
-		if err := reports.CheckInterval(c.Interval); err != nil {
-			bad("--%v", err)
-		}
-	}
-	if c.DrainWait < 0 {
-		bad("--drain-timeout %s: accepted is 0 (as long as jobs keep completing, up to %s) or a positive duration, e.g. 2m", c.DrainWait, DefaultDrainCap)
-	}
-	if c.FaktoryURL != "" {
-		if _, err := system.ParseFaktoryURL(c.FaktoryURL); err != nil {
-			bad("--faktory-url: %v", err)
-		}
+		errs = append(errs, c.validatePhases(plan)...)
 	}
 	return errors.Join(errs...)
+}
+
+// validatePhases checks each phase against the run's links and the other phases.
+func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	for i, p := range c.Phases {
+		if _, ok := plan[p.Link]; !ok {
+			bad("phase %d: link %q: accepted values are %s", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "))
+		}
+		if p.At < 0 || p.For < 0 {
+			bad("phase %d: at and for must not be negative", i+1)
+		}
+		if err := p.Condition.Validate(); err != nil {
+			bad("phase %d: %v", i+1, err)
+		}
+		if p.Condition.Fault != "" && p.For == 0 {
+			bad("phase %d: fault %s needs for (how long it lasts, e.g. for: 1s): without it the fault would last through the drain and every job behind it would count as lost", i+1, p.Condition.Fault)
+		}
+		if c.Jobs == 0 && c.Duration > 0 && p.At >= c.Duration {
+			bad("phase %d: at %s is not within the run's duration %s", i+1, p.At, c.Duration)
+		}
+		// One condition per link at a time: a phase replaces the one before on its
+		// link, so overlapping phases there would cut each other short.
+		for j, q := range c.Phases[:i] {
+			if q.Link == p.Link && p.At < q.end() && q.At < p.end() {
+				bad("phase %d overlaps phase %d on %s: one condition per link at a time (combine them in one phase)", i+1, j+1, p.Link)
+			}
+		}
+	}
+	return errs
 }
 
 // maxSlots is the most worker slots the configuration may open.

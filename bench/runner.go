@@ -1,4 +1,4 @@
-package scenarios
+package bench
 
 import (
 	"cmp"
@@ -85,7 +85,7 @@ func Execute(ctx context.Context, cfg RunConfig, opts Options) (_ reports.Run, e
 	}
 	runID := newRunID()
 	rec := NewRecorder(runID)
-	out := reports.Run{Name: cfg.DisplayName(), Config: resultConfig(cfg)}
+	out := reports.Run{Name: cfg.DisplayName(), Config: ResultConfig(cfg)}
 
 	log.Info("starting stack", "run", out.Name)
 	st, err := StartStack(ctx, cfg, "wfbench-"+runID)
@@ -502,13 +502,14 @@ func model(cfg RunConfig, accepted int, measured time.Duration) reports.Model {
 	return m
 }
 
-func resultConfig(c RunConfig) reports.Config {
+func ResultConfig(c RunConfig) reports.Config {
 	rc := reports.Config{
 		RTTMS: ms(c.RTT), JitterMS: ms(c.Jitter), Topology: c.Topology, Target: c.Target,
 		Batch: c.Batch, Jobs: c.Jobs, DurationS: c.Duration.Seconds(), Concurrency: c.Concurrency,
 		RatePerS: c.Rate, Poll: c.Poll, WorkerConcurrency: c.WorkerConcurrency,
 		EnqueueMode: c.EnqueueMode, Netem: c.Netem, PoolSize: c.PoolSize, FaktoryURL: redactURL(c.FaktoryURL),
 		AckMode: ackMode(c.Poll), Burst: c.Burst, Compression: c.Compression,
+		Settings: Record(c),
 	}
 	for _, l := range c.Links {
 		rc.LinkOverrides = append(rc.LinkOverrides, l.String())
