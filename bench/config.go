@@ -198,16 +198,6 @@ func (c RunConfig) maxSlots() int {
 	return system.FixedSlots
 }
 
-// OfferedRate is the rate jobs can arrive at, for sizing tuned workers: the open loop's
-// rate, or what the closed loop's clients can send at one enqueue RTT per call.
-func (c RunConfig) OfferedRate() float64 {
-	if c.OpenLoop() {
-		return c.Rate
-	}
-	rtt, _ := EnqueueRTT(c)
-	return float64(c.Concurrency*c.Batch) / max(rtt, time.Millisecond).Seconds()
-}
-
 // DisplayName is the run's name, derived from its settings when not given.
 func (c RunConfig) DisplayName() string {
 	if c.Name != "" {

@@ -6,9 +6,19 @@ import (
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/reports"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+// modelOf is the model of cfg resolved.
+func modelOf(cfg RunConfig, accepted int, measured time.Duration) reports.Model {
+	p, err := Resolve(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return model(p, accepted, measured)
+}
 
 func modelCfg(rtt time.Duration, concurrency, batch int) RunConfig {
 	c := Default()
@@ -18,7 +28,7 @@ func modelCfg(rtt time.Duration, concurrency, batch int) RunConfig {
 
 func TestModelSequentialBatch(t *testing.T) {
 	cfg := modelCfg(100*time.Millisecond, 1, 100)
-	m := model(cfg, 1000, 1250*time.Millisecond)
+	m := modelOf(cfg, 1000, 1250*time.Millisecond)
 	// 10 calls in sequence × 100 ms.
 	if !near(m.NetworkFloorS, 1.0) || !near(m.FloorJobsPerS, 1000) || !near(m.RoundTripsPerJob, 0.01) {
 		t.Errorf("model %+v: want floor 1.0 s, 1000 jobs/s, 0.01 round trips per job", m)
@@ -34,26 +44,26 @@ func TestModelSequentialBatch(t *testing.T) {
 func TestModelConcurrentClients(t *testing.T) {
 	cfg := modelCfg(100*time.Millisecond, 4, 1)
 	// 10 calls over 4 clients: the busiest makes ceil(10/4) = 3 in sequence.
-	m := model(cfg, 10, 400*time.Millisecond)
+	m := modelOf(cfg, 10, 400*time.Millisecond)
 	if !near(m.NetworkFloorS, 0.3) || !near(m.FloorJobsPerS, 40) || m.BeatsFloor {
 		t.Errorf("model %+v: want floor 0.3 s, 40 jobs/s, not beaten", m)
 	}
 	// Measured faster than physics: flagged.
-	if m := model(cfg, 10, 250*time.Millisecond); !m.BeatsFloor {
+	if m := modelOf(cfg, 10, 250*time.Millisecond); !m.BeatsFloor {
 		t.Errorf("measured 0.25 s against a 0.3 s floor: BeatsFloor false")
 	}
 	// Within the 1% clock slack: not flagged.
-	if m := model(cfg, 10, 298*time.Millisecond); m.BeatsFloor {
+	if m := modelOf(cfg, 10, 298*time.Millisecond); m.BeatsFloor {
 		t.Errorf("measured 0.298 s against a 0.3 s floor (inside 1%% slack): BeatsFloor true")
 	}
 	// Exactly on the floor: efficiency 1.
-	if m := model(cfg, 10, 300*time.Millisecond); !near(m.Efficiency, 1) || m.BeatsFloor {
+	if m := modelOf(cfg, 10, 300*time.Millisecond); !near(m.Efficiency, 1) || m.BeatsFloor {
 		t.Errorf("on the floor: %+v", m)
 	}
 }
 
 func TestModelNothingAccepted(t *testing.T) {
-	m := model(modelCfg(100*time.Millisecond, 1, 10), 0, time.Second)
+	m := modelOf(modelCfg(100*time.Millisecond, 1, 10), 0, time.Second)
 	if m.NetworkFloorS != 0 || m.Efficiency != 0 || m.BeatsFloor {
 		t.Errorf("model with 0 accepted: %+v, want no floor", m)
 	}
@@ -63,7 +73,7 @@ func TestModelNothingAccepted(t *testing.T) {
 }
 
 func TestModelZeroRTT(t *testing.T) {
-	m := model(modelCfg(0, 1, 1), 100, 50*time.Millisecond)
+	m := modelOf(modelCfg(0, 1, 1), 100, 50*time.Millisecond)
 	if m.NetworkFloorS != 0 || m.FloorJobsPerS != 0 || m.BeatsFloor {
 		t.Errorf("model at 0 RTT: %+v, want no floor", m)
 	}
@@ -73,7 +83,7 @@ func TestModelOpenLoop(t *testing.T) {
 	cfg := modelCfg(10*time.Millisecond, 4, 1)
 	cfg.Rate = 100
 	// 10 calls every 10 ms: 9 intervals + one RTT for the last answer.
-	m := model(cfg, 10, 120*time.Millisecond)
+	m := modelOf(cfg, 10, 120*time.Millisecond)
 	if !near(m.NetworkFloorS, 0.1) {
 		t.Errorf("open-loop floor %g s, want 0.1", m.NetworkFloorS)
 	}
@@ -108,7 +118,8 @@ func TestEnqueueRTT(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Default()
 			cfg.RTT, cfg.Topology, cfg.Target, cfg.Links = rtt, tc.topology, tc.target, tc.links
-			if got, _ := EnqueueRTT(cfg); got != tc.want {
+			p, err := Resolve(cfg)
+			if got := p.EnqueueRTT; err != nil && tc.want != 0 || got != tc.want {
 				t.Errorf("EnqueueRTT = %s, want %s", got, tc.want)
 			}
 		})
@@ -120,14 +131,14 @@ func TestEnqueueRTT(t *testing.T) {
 func TestModelJitterFloor(t *testing.T) {
 	cfg := Default()
 	cfg.RTT, cfg.Jitter, cfg.Batch = 100*time.Millisecond, 20*time.Millisecond, 100
-	m := model(cfg, 1000, 850*time.Millisecond) // 10 calls averaging 85 ms
+	m := modelOf(cfg, 1000, 850*time.Millisecond) // 10 calls averaging 85 ms
 	if m.BeatsFloor {
 		t.Errorf("10 calls in 850 ms at 100±20 ms flagged as beating the floor: %+v", m)
 	}
 	if want := 0.8; math.Abs(m.NetworkFloorS-want) > 1e-9 {
 		t.Errorf("floor %g s, want %g (10 × (100−20) ms)", m.NetworkFloorS, want)
 	}
-	if m := model(cfg, 1000, 790*time.Millisecond); !m.BeatsFloor {
+	if m := modelOf(cfg, 1000, 790*time.Millisecond); !m.BeatsFloor {
 		t.Errorf("10 calls in 790 ms at 100±20 ms not flagged: %+v", m)
 	}
 }

@@ -12,18 +12,16 @@ import (
 	"github.com/wfbench/wfbench/system"
 )
 
-// Stack is one run's reference system with netem links between its parts.
+// Stack is one run's reference system: the same assembly `serve` and `up` run
+// (system.StartStandalone), with a netem link on every path between its parts.
 type Stack struct {
-	Broker  *system.Broker // nil with an external Faktory
-	Faktory system.Endpoint
-	Proxies *netem.Proxies
-	Links   map[string]*netem.Link
-	API     *system.API
-	Worker  *system.Worker
-	Queue   string // the run's own Faktory queue
-	Results *system.ResultStore
+	*system.Standalone // Broker nil with an external Faktory
+	Proxies            *netem.Proxies
+	Links              map[string]*netem.Link
+	Queue              string // the run's own Faktory queue
 
-	apiPool *system.Pool
+	plan       Plan
+	apiStopped bool
 }
 
 // resultsKept bounds the API's result store in a run (GET /jobs/{id} answers for the
@@ -34,84 +32,81 @@ const resultsKept = 10_000
 // (redis-server missing, port taken, broker unreachable): exit code 3.
 var ErrEnvironment = errors.New("environment")
 
-// StartStack brings up the broker, the links and the API for cfg (the workers come with
+// systemConfig is the plan as the assembled system's configuration.
+func systemConfig(p Plan) system.Config {
+	c := system.DefaultConfig()
+	c.FaktoryURL, c.PoolSize, c.MaxBatch = p.FaktoryURL, p.PoolSize, p.MaxBatch
+	c.EnqueueMode, c.FlushInterval = p.EnqueueMode, p.FlushInterval
+	c.WorkerPoll, c.WorkerConcurrency, c.PollInterval, c.WorkerAck = p.Poll, p.WorkerConcurrency, p.PollInterval, p.Ack
+	c.WorkerRate, c.WorkerRTT, c.Work = p.OfferedRate(), p.workerLink().RTT, p.Work
+	return c
+}
+
+// StartStack brings up the broker, the links and the API for p (the workers come with
 // StartWorkers). On error everything started is stopped.
-func StartStack(ctx context.Context, cfg RunConfig, queue string) (_ *Stack, err error) {
-	st := &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies(), Queue: queue}
+func StartStack(ctx context.Context, p Plan, queue string) (_ *Stack, err error) {
+	st := &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies(), Queue: queue, plan: p}
 	defer func() {
 		if err != nil {
 			st.Close()
 		}
 	}()
 	envErr := func(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err) }
-
-	if cfg.FaktoryURL == "" {
-		b, err := system.StartBroker(ctx, system.BrokerOptions{})
-		if err != nil {
-			return nil, envErr("start embedded Faktory", err)
-		}
-		st.Broker = b
-		st.Faktory = system.Endpoint{Addr: b.Addr()}
-	} else {
-		ep, err := system.ParseFaktoryURL(cfg.FaktoryURL)
-		if err != nil {
-			return nil, err
-		}
-		st.Faktory = ep
-		// Check it directly first: through a link, a dead broker looks like an EOF from
-		// the link's own address.
-		p := system.NewFaktoryProbe(ep)
-		_, err = p.Probe(ctx)
-		p.Close()
-		if err != nil {
-			return nil, envErr("Faktory at "+redactURL(cfg.FaktoryURL)+" is unreachable (is it running? is --faktory-url right?)", err)
-		}
+	parts := []string{system.PartAPI}
+	if p.FaktoryURL == "" {
+		parts = append(parts, system.PartFaktory)
+	} else if err := checkFaktory(ctx, p.FaktoryURL); err != nil {
+		return nil, envErr("Faktory at "+redactURL(p.FaktoryURL)+" is unreachable (is it running? is --faktory-url right?)", err)
 	}
-	plan, err := netem.Plan(cfg.Topology, cfg.RTT, cfg.Jitter, cfg.Links)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range []string{netem.APIFaktory, netem.ClientFaktory, netem.WorkerFaktory} {
-		l, err := st.Proxies.Open(plan[name], st.Faktory.Addr)
-		if err != nil {
-			return nil, envErr("open link "+name, err)
-		}
-		st.Links[name] = l
-	}
-	st.apiPool, err = system.NewPool(st.via(netem.APIFaktory), cfg.PoolSize)
-	if err != nil {
-		return nil, err
-	}
-	st.Results = system.NewResultStore(resultsKept)
-	st.API = system.NewAPI(st.apiPool, system.APIOptions{
-		MaxBatch: cfg.MaxBatch, Queue: queue, Mode: cfg.EnqueueMode, FlushInterval: cfg.FlushInterval,
-		Results: st.Results,
+	st.Standalone, err = system.StartStandalone(ctx, systemConfig(p), system.ServeOptions{
+		Parts: parts, Queue: queue, ResultsKept: resultsKept, Via: st.linkTo,
 	})
-	if err := st.API.Start(""); err != nil {
-		return nil, envErr("start API", err)
+	if err != nil {
+		return nil, envErr("start the reference system", err)
 	}
-	l, err := st.Proxies.Open(plan[netem.ClientAPI], st.API.Addr())
+	l, err := st.Proxies.Open(p.Links[netem.ClientAPI], st.API.Addr())
 	if err != nil {
 		return nil, envErr("open link "+netem.ClientAPI, err)
 	}
 	st.Links[netem.ClientAPI] = l
-
 	return st, nil
+}
+
+// checkFaktory checks an external Faktory directly: through a link, a dead broker looks
+// like an EOF from the link's own address.
+func checkFaktory(ctx context.Context, url string) error {
+	ep, err := system.ParseFaktoryURL(url)
+	if err != nil {
+		return err
+	}
+	p := system.NewFaktoryProbe(ep)
+	defer p.Close()
+	_, err = p.Probe(ctx)
+	return err
+}
+
+// linkTo is the assembly's Via: it opens the links to Faktory (once, all of them, so
+// they are measured before the workers start) and gives each part its own.
+func (st *Stack) linkTo(part string, ep system.Endpoint) (system.Endpoint, error) {
+	if _, open := st.Links[netem.APIFaktory]; !open {
+		for _, name := range []string{netem.APIFaktory, netem.ClientFaktory, netem.WorkerFaktory} {
+			l, err := st.Proxies.Open(st.plan.Links[name], ep.Addr)
+			if err != nil {
+				return ep, fmt.Errorf("open link %s: %w", name, err)
+			}
+			st.Links[name] = l
+		}
+	}
+	link := map[string]string{system.PartAPI: netem.APIFaktory, system.PartWorker: netem.WorkerFaktory}[part]
+	ep.Addr = st.Links[link].Addr()
+	return ep, nil
 }
 
 // StartWorkers starts the worker slots. It is separate from StartStack so that links are
 // measured on a quiet system: 50 slots whose long polls all return at once would add
 // their scheduling noise to a 10 ms link's measurement.
-func (st *Stack) StartWorkers(ctx context.Context, cfg RunConfig, sink system.CompletionSink) error {
-	work, err := system.ParseWork(cfg.Work)
-	if err != nil {
-		return err
-	}
-	st.Worker, err = system.StartWorker(ctx, system.WorkerOptions{
-		Endpoint: st.via(netem.WorkerFaktory), Poll: cfg.Poll, Concurrency: cfg.WorkerConcurrency,
-		PollInterval: cfg.PollInterval, Work: work, Sink: system.Sinks{sink, st.Results}, Queue: st.Queue,
-	})
-	if err != nil {
+func (st *Stack) StartWorkers(ctx context.Context, p Plan, sink system.CompletionSink) error {
+	if err := st.StartWorker(ctx, systemConfig(p), sink); err != nil {
 		return fmt.Errorf("%w: start workers: %w", ErrEnvironment, err)
 	}
 	return nil
@@ -122,11 +117,6 @@ func (st *Stack) via(link string) system.Endpoint {
 	ep := st.Faktory
 	ep.Addr = st.Links[link].Addr()
 	return ep
-}
-
-// WarmAPIPool opens n of the API's Faktory connections ahead of the load.
-func (st *Stack) WarmAPIPool(ctx context.Context, n int) error {
-	return st.apiPool.Warm(ctx, n)
 }
 
 // MeasureLinks measures every link's RTT (median of samples round trips) as the parts see
@@ -180,6 +170,9 @@ func (st *Stack) measureLink(ctx context.Context, name string, samples int) (tim
 // so the slots are closed at once rather than sit out Faktory's 2 s long poll; otherwise
 // running jobs get a bounded time to finish and be ACKed. Close does not stop them again.
 func (st *Stack) StopWorkers(idle bool) (held int) {
+	if st.Standalone == nil {
+		return 0
+	}
 	w := st.Worker
 	if w == nil {
 		return 0
@@ -222,11 +215,12 @@ func (st *Stack) FaktoryHolds(ctx context.Context) (queued, reserved int, err er
 }
 
 // StopAPI stops the API: in-flight requests finish and, in async mode, its buffer is
-// flushed to Faktory (bounded). Close stopping it again is harmless.
+// flushed to Faktory (bounded). It stops it once; Close does not stop it again.
 func (st *Stack) StopAPI() error {
-	if st.API == nil {
+	if st.Standalone == nil || st.API == nil || st.apiStopped {
 		return nil
 	}
+	st.apiStopped = true
 	// In-flight requests, then (async) the buffer's last flushes across api-faktory.
 	wait := 5 * time.Second
 	if l := st.Links[netem.APIFaktory]; l != nil {
@@ -237,18 +231,17 @@ func (st *Stack) StopAPI() error {
 	return st.API.Stop(ctx)
 }
 
-// Close stops the workers (letting in-flight jobs finish briefly), the API, the links
-// and the broker, in that order, so nothing is left running.
+// Close stops the workers (letting in-flight jobs finish briefly), the API, the
+// assembly's pool and broker, and the links, so nothing is left running.
 func (st *Stack) Close() {
-	st.StopWorkers(false)
-	_ = st.StopAPI()
-	if st.apiPool != nil {
-		st.apiPool.Close()
+	if st.Standalone != nil {
+		st.StopWorkers(false)
+		_ = st.StopAPI()
+		st.API = nil // stopped above
+		_ = st.Standalone.Close(context.Background())
 	}
 	st.Proxies.Close()
-	if st.Broker != nil {
-		_ = st.Broker.Stop()
-	} else if st.Queue != "" {
+	if st.Standalone != nil && st.plan.FaktoryURL != "" && st.Queue != "" {
 		st.removeQueue()
 	}
 }

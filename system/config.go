@@ -28,7 +28,19 @@ type Config struct {
 	PollInterval      time.Duration // WORKER_POLL_INTERVAL
 	WorkerAck         string        // WORKER_ACK
 	WorkerReportURL   string        // WORKER_REPORT_URL: where a standalone worker POSTs completions
+	// WorkerRate is the job rate a tuned worker is sized for by Little's law (WORKER_RATE,
+	// jobs/s; 0: DefaultWorkerRate).
+	WorkerRate float64
+	// Set by a benchmark run, not by the environment: the worker link's measured RTT
+	// (0: measured at start) and the simulated work per job.
+	WorkerRTT time.Duration
+	Work      Work
 }
+
+// DefaultWorkerRate is the rate a standing tuned worker is sized for when WORKER_RATE
+// is not set: what one client sending single jobs back to back offers at a 1 ms RTT,
+// as `wfbench run --poll tuned` offers with its defaults.
+const DefaultWorkerRate = 1000.0
 
 // ACK modes (WORKER_ACK).
 const (
@@ -41,7 +53,8 @@ func DefaultConfig() Config {
 	return Config{
 		ConnectTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		KeepAlive: 30 * time.Second, PoolSize: 50, MaxBatch: 1000, EnqueueMode: EnqueueSync,
-		FlushInterval: 10 * time.Millisecond, WorkerPoll: PollFixed, PollInterval: time.Second, WorkerAck: AckSync,
+		FlushInterval: 10 * time.Millisecond, WorkerPoll: PollFixed, PollInterval: time.Second,
+		WorkerRate: DefaultWorkerRate,
 	}
 }
 
@@ -105,6 +118,14 @@ var knobs = []knob{
 	intKnob("WORKER_CONCURRENCY", func(c *Config) *int { return &c.WorkerConcurrency }, 1, 1000),
 	enumKnob("WORKER_POLL", func(c *Config) *string { return &c.WorkerPoll }, PollStrategies),
 	durationKnob("WORKER_POLL_INTERVAL", func(c *Config) *time.Duration { return &c.PollInterval }, 0, time.Minute),
+	{"WORKER_RATE", "jobs per second from 0.1 to 1000000, e.g. 500", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0.1 && f <= 1e6) {
+			return errBadValue
+		}
+		c.WorkerRate = f
+		return nil
+	}},
 	enumKnob("WORKER_ACK", func(c *Config) *string { return &c.WorkerAck }, []string{AckSync, AckPipelined}),
 	{"WORKER_REPORT_URL", "an http:// or https:// URL, e.g. http://127.0.0.1:8080/completions", func(c *Config, v string) error {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {

@@ -1,6 +1,7 @@
 package system
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,92 +19,176 @@ const (
 // ErrNoFaktoryURL: serving the API or a worker alone needs a Faktory to talk to.
 var ErrNoFaktoryURL = errors.New("FAKTORY_URL (or --faktory-url) is required when Faktory is not one of the parts served, e.g. FAKTORY_URL=tcp://127.0.0.1:7419")
 
-// ServeOptions are where the standalone parts listen.
+// ServeOptions are which parts run, where they listen and how they reach Faktory.
 type ServeOptions struct {
 	Parts       []string // faktory, api, worker
-	FaktoryBind string   // embedded Faktory (default 127.0.0.1:7419)
+	FaktoryBind string   // embedded Faktory ("" = 127.0.0.1, an ephemeral port)
 	WebUIBind   string   // its Web UI ("" = none)
-	APIBind     string   // API (default 127.0.0.1:8080)
+	APIBind     string   // API ("" = 127.0.0.1, an ephemeral port)
+	// Queue is the queue the API enqueues to and the worker fetches from ("" =
+	// DefaultQueue); a run has its own.
+	Queue string
+	// ResultsKept bounds the result store behind GET /jobs/{request_id} (0: 100000).
+	ResultsKept int
+	// Via returns the endpoint through which a part (PartAPI, PartWorker) reaches
+	// Faktory at ep; nil: directly. A benchmark run puts its latency links here.
+	Via func(part string, ep Endpoint) (Endpoint, error)
 }
 
-// Standalone is the reference system running as a service, not under a benchmark: the
-// parts asked for, configured from Config (environment and flags).
+// Standalone is the reference system as one assembly: the parts asked for, configured
+// from Config. `serve` and `up` run it as a service; a benchmark run assembles the same
+// system through it, with links in between (ServeOptions.Via).
 type Standalone struct {
 	Broker  *Broker
 	API     *API
 	Worker  *Worker
 	Results *ResultStore
+	Faktory Endpoint // as the parts see it before Via
 	pool    *Pool
 	remote  *HTTPSink
+	opts    ServeOptions
 	Lines   []string // where each part listens, for the operator
 }
 
 // StartStandalone starts the parts in o.Parts. Without the faktory part, cfg.FaktoryURL
-// must name a running Faktory.
+// must name a running Faktory. On error everything started is stopped.
 func StartStandalone(ctx context.Context, cfg Config, o ServeOptions) (_ *Standalone, err error) {
-	st := &Standalone{Results: NewResultStore(100_000)}
+	st := &Standalone{Results: NewResultStore(cmp.Or(o.ResultsKept, 100_000)), opts: o}
 	defer func() {
 		if err != nil {
 			_ = st.Close(context.Background())
 		}
 	}()
-	var ep Endpoint
-	if slices.Contains(o.Parts, PartFaktory) {
-		st.Broker, err = StartBroker(ctx, BrokerOptions{Bind: cmpOr(o.FaktoryBind, "127.0.0.1:7419"), Password: cfg.FaktoryPassword, WebUI: o.WebUIBind})
-		if err != nil {
-			return nil, fmt.Errorf("start Faktory: %w", err)
+	if st.Faktory, err = st.startFaktory(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if slices.Contains(o.Parts, PartAPI) {
+		if err := st.startAPI(cfg); err != nil {
+			return nil, err
 		}
-		ep = Endpoint{Addr: st.Broker.Addr(), Password: cfg.FaktoryPassword}
-		st.Lines = append(st.Lines, "faktory  "+st.Broker.URL())
-		if o.WebUIBind != "" {
-			st.Lines = append(st.Lines, "web ui   http://"+o.WebUIBind+"/")
+	}
+	if slices.Contains(o.Parts, PartWorker) {
+		if err := st.StartWorker(ctx, cfg, nil); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// startFaktory starts the embedded Faktory, or resolves the running one cfg names.
+func (st *Standalone) startFaktory(ctx context.Context, cfg Config) (Endpoint, error) {
+	var ep Endpoint
+	if slices.Contains(st.opts.Parts, PartFaktory) {
+		b, err := StartBroker(ctx, BrokerOptions{Bind: st.opts.FaktoryBind, Password: cfg.FaktoryPassword, WebUI: st.opts.WebUIBind})
+		if err != nil {
+			return ep, fmt.Errorf("start Faktory: %w", err)
+		}
+		st.Broker = b
+		ep = Endpoint{Addr: b.Addr(), Password: cfg.FaktoryPassword}
+		st.Lines = append(st.Lines, "faktory  "+b.URL())
+		if st.opts.WebUIBind != "" {
+			st.Lines = append(st.Lines, "web ui   http://"+st.opts.WebUIBind+"/")
 		}
 	} else {
 		if cfg.FaktoryURL == "" {
-			return nil, ErrNoFaktoryURL
+			return ep, ErrNoFaktoryURL
 		}
+		var err error
 		if ep, err = ParseFaktoryURL(cfg.FaktoryURL); err != nil {
-			return nil, err
+			return ep, err
 		}
 		if ep.Password == "" { // a password in the URL wins, as ParseFaktoryURL has it
 			ep.Password = cfg.FaktoryPassword
 		}
 	}
 	ep.ConnectTimeout, ep.ReadTimeout, ep.WriteTimeout, ep.KeepAlive = cfg.ConnectTimeout, cfg.ReadTimeout, cfg.WriteTimeout, cfg.KeepAlive
+	return ep, nil
+}
 
-	if slices.Contains(o.Parts, PartAPI) {
-		if st.pool, err = NewPool(ep, cfg.PoolSize); err != nil {
-			return nil, err
-		}
-		st.API = NewAPI(st.pool, APIOptions{MaxBatch: cfg.MaxBatch, Mode: cfg.EnqueueMode, FlushInterval: cfg.FlushInterval, Results: st.Results})
-		if err = st.API.Start(cmpOr(o.APIBind, "127.0.0.1:8080")); err != nil {
-			return nil, err
-		}
-		base := "http://" + st.API.Addr()
-		st.Lines = append(st.Lines, "api      "+base+"  (POST /jobs/add, /jobs/batch; GET /jobs/{request_id}, /healthz, /metrics)")
+// via is the endpoint part reaches Faktory through.
+func (st *Standalone) via(part string) (Endpoint, error) {
+	if st.opts.Via == nil {
+		return st.Faktory, nil
 	}
-	if slices.Contains(o.Parts, PartWorker) {
-		n := cfg.WorkerConcurrency
-		if n == 0 {
-			n = map[string]int{PollFixed: FixedSlots, PollTuned: FixedSlots, PollLibrary: LibrarySlots}[cfg.WorkerPoll]
+	return st.opts.Via(part, st.Faktory)
+}
+
+func (st *Standalone) startAPI(cfg Config) error {
+	ep, err := st.via(PartAPI)
+	if err != nil {
+		return err
+	}
+	if st.pool, err = NewPool(ep, cfg.PoolSize); err != nil {
+		return err
+	}
+	st.API = NewAPI(st.pool, APIOptions{MaxBatch: cfg.MaxBatch, Queue: st.opts.Queue, Mode: cfg.EnqueueMode,
+		FlushInterval: cfg.FlushInterval, Results: st.Results})
+	if err = st.API.Start(st.opts.APIBind); err != nil {
+		return fmt.Errorf("start API: %w", err)
+	}
+	st.Lines = append(st.Lines, "api      http://"+st.API.Addr()+"  (POST /jobs/add, /jobs/batch; GET /jobs/{request_id}, /healthz, /metrics)")
+	return nil
+}
+
+// WarmAPIPool opens n of the API's Faktory connections ahead of a load.
+func (st *Standalone) WarmAPIPool(ctx context.Context, n int) error {
+	return st.pool.Warm(ctx, n)
+}
+
+// StartWorker starts the worker part: its slots sized by SizeWorker (tuned: Little's law
+// on WORKER_RATE and the RTT to Faktory, measured here unless cfg.WorkerRTT gives it)
+// and its ACK mode by AckFor, unless cfg sets them. Completions go to the result store,
+// to sink, and, for an API in another process, over HTTP to WORKER_REPORT_URL.
+func (st *Standalone) StartWorker(ctx context.Context, cfg Config, sink CompletionSink) error {
+	ep, err := st.via(PartWorker)
+	if err != nil {
+		return err
+	}
+	rtt := cfg.WorkerRTT
+	if cfg.WorkerConcurrency == 0 && cfg.WorkerPoll == PollTuned && rtt == 0 {
+		if rtt, err = measureFaktory(ctx, ep); err != nil {
+			return fmt.Errorf("measure the RTT to Faktory to size the tuned worker: %w", err)
 		}
-		// Completions go to the result store here, and, for an API in another process,
-		// over HTTP to its POST /completions.
-		sinks := Sinks{st.Results}
-		if cfg.WorkerReportURL != "" {
-			st.remote = NewHTTPSink(cfg.WorkerReportURL)
-			sinks = append(sinks, st.remote)
-		}
-		st.Worker, err = StartWorker(ctx, WorkerOptions{
-			Endpoint: ep, Poll: cfg.WorkerPoll, Concurrency: n, PollInterval: cfg.PollInterval,
-			Ack: cfg.WorkerAck, Sink: sinks,
-		})
+	}
+	n, why := SizeWorker(cfg.WorkerPoll, cfg.WorkerConcurrency, cfg.WorkerRate, rtt, cfg.Work.D)
+	ack := cmp.Or(cfg.WorkerAck, AckFor(cfg.WorkerPoll))
+	sinks := Sinks{st.Results}
+	if sink != nil {
+		sinks = append(sinks, sink)
+	}
+	if cfg.WorkerReportURL != "" {
+		st.remote = NewHTTPSink(cfg.WorkerReportURL)
+		sinks = append(sinks, st.remote)
+	}
+	st.Worker, err = StartWorker(ctx, WorkerOptions{
+		Endpoint: ep, Poll: cfg.WorkerPoll, Concurrency: n, PollInterval: cfg.PollInterval,
+		Ack: ack, Work: cfg.Work, Sink: sinks, Queue: st.opts.Queue,
+	})
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf("worker   %d slots, poll %s, ack %s", n, cfg.WorkerPoll, ack)
+	if why != "" {
+		line += " (" + why + ")"
+	}
+	st.Lines = append(st.Lines, line)
+	return nil
+}
+
+// measureFaktory is the median RTT of a few commands to Faktory at ep.
+func measureFaktory(ctx context.Context, ep Endpoint) (time.Duration, error) {
+	p := NewFaktoryProbe(ep)
+	defer p.Close()
+	var samples []time.Duration
+	for range 5 {
+		d, err := p.Probe(ctx)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		st.Lines = append(st.Lines, fmt.Sprintf("worker   %d slots, poll %s, ack %s", n, cfg.WorkerPoll, cmpOr(cfg.WorkerAck, AckSync)))
+		samples = append(samples, d)
 	}
-	return st, nil
+	slices.Sort(samples)
+	return samples[len(samples)/2], nil
 }
 
 // Close stops the worker (finishing running jobs), the API (flushing an async buffer)
@@ -133,11 +218,4 @@ func (st *Standalone) Close(ctx context.Context) error {
 		err = errors.Join(err, st.Broker.Stop())
 	}
 	return err
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -109,8 +109,8 @@ func StartWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		}
 		return nil, fmt.Errorf("start worker (%d slots): %w", o.Concurrency, err)
 	}
-	if o.Ack == "" && o.Poll == PollTuned {
-		o.Ack, w.opts.Ack = AckPipelined, AckPipelined
+	if o.Ack == "" {
+		o.Ack, w.opts.Ack = AckFor(o.Poll), AckFor(o.Poll)
 	}
 	if o.Ack == AckPipelined {
 		if w.acks, err = newAcker(ctx, o.Endpoint, w.opts.Sink, AckWindow(o.Concurrency)); err != nil {
@@ -379,6 +379,31 @@ const (
 	// round trip: Faktory's reservation, the handler, scheduling.
 	tunedLocalCost = time.Millisecond
 )
+
+// AckFor is a strategy's own ACK mode: tuned pipelines its ACKs, the others wait for
+// each answer. A run and a standing system (serve, up) both take it from here.
+func AckFor(poll string) string {
+	if poll == PollTuned {
+		return AckPipelined
+	}
+	return AckSync
+}
+
+// SizeWorker resolves a worker's slots: explicit (> 0) as given, else the strategy's
+// own: fixed FixedSlots, library LibrarySlots, tuned by Little's law (TunedSlots) on the
+// offered rate and the RTT to Faktory. It returns the reasoning ("" for a fixed count).
+// A run and a standing system (serve, up) both size their workers here.
+func SizeWorker(poll string, explicit int, rate float64, rtt, work time.Duration) (int, string) {
+	switch {
+	case explicit > 0:
+		return explicit, ""
+	case poll == PollTuned:
+		return TunedSlots(rate, rtt, work)
+	case poll == PollLibrary:
+		return LibrarySlots, ""
+	}
+	return FixedSlots, ""
+}
 
 // TunedSlots sizes the tuned strategy by Little's law: jobs held at once = arrival rate ×
 // time each job holds a slot. A tuned slot holds a job for one round trip (its FETCH)

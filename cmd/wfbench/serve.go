@@ -47,7 +47,9 @@ func addConfigFlags(fs *pflag.FlagSet) *configFlags {
 	num("worker-concurrency", "WORKER_CONCURRENCY", "worker slots (0 = the strategy's own)", func(c *system.Config) *int { return &c.WorkerConcurrency })
 	str("poll", "WORKER_POLL", "worker poll strategy: fixed | tuned | library", func(c *system.Config) *string { return &c.WorkerPoll })
 	dur("poll-interval", "WORKER_POLL_INTERVAL", "fixed: sleep after an empty FETCH", func(c *system.Config) *time.Duration { return &c.PollInterval })
-	str("ack", "WORKER_ACK", "worker ACK mode: sync | pipelined", func(c *system.Config) *string { return &c.WorkerAck })
+	str("ack", "WORKER_ACK", "worker ACK mode: sync | pipelined (default: the poll strategy's own, as in run: tuned pipelined, the others sync)", func(c *system.Config) *string { return &c.WorkerAck })
+	fs.Float64Var(&c.fl.WorkerRate, "worker-rate", c.fl.WorkerRate, "tuned poll without --worker-concurrency: the job rate its slots are sized for by Little's law, at the RTT to Faktory measured at start (WORKER_RATE)")
+	c.env["worker-rate"] = "WORKER_RATE"
 	str("report-to", "WORKER_REPORT_URL", "a standalone worker POSTs its completions here, e.g. http://127.0.0.1:8080/completions", func(c *system.Config) *string { return &c.WorkerReportURL })
 	return c
 }
@@ -86,6 +88,9 @@ process, configured by environment variables or the equivalent flags (flags win)
   ` + strings.Join(system.KnobNames(), ", ") + `
 
 A bad value stops it at start-up with exit code 2 and the variable's accepted form.
+The parts are assembled exactly as 'wfbench run' assembles the system it measures:
+a tuned worker (WORKER_POLL=tuned) sizes its slots by Little's law on WORKER_RATE
+and the RTT to Faktory it measures at start, and pipelines its ACKs.
 It binds 127.0.0.1 unless told otherwise, and stops cleanly on Ctrl-C.`,
 		Example: `  wfbench serve faktory --web 127.0.0.1:7420
   FAKTORY_URL=tcp://127.0.0.1:7419 wfbench serve api --bind-api 127.0.0.1:8080
