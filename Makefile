@@ -33,9 +33,12 @@ test: setup vet
 test-short: setup
 	$(GO) test -count=1 -short ./...
 
+# Run output goes under wfbench-results/ (git-ignored), as a run without -o writes it.
+OUT_ROOT := wfbench-results
+
 # The reproductions behind the README's figures: each run writes a full report under
-# reports/bench-<timestamp>/ (git-ignored); the Go benchmarks report link RTT accuracy.
-BENCH_OUT := reports/bench-$(shell date -u +%Y%m%d-%H%M%S)
+# wfbench-results/bench-<timestamp>/; the Go benchmarks report link RTT accuracy.
+BENCH_OUT := $(OUT_ROOT)/bench-$(shell date -u +%Y%m%d-%H%M%S)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 20m ./...
 	./$(BIN) run --rtt 100ms --batch 100 --jobs 1000 -o $(BENCH_OUT)/batch100
@@ -52,9 +55,9 @@ bench-scale: build
 	./scripts/scale.sh ./$(BIN) $(BENCH_OUT)
 
 # Every built-in scenario with its quick (CI-sized) override: about 3 minutes here. Each
-# writes its report under reports/quick-<timestamp>/<name>/; the target fails if any
+# writes its report under wfbench-results/quick-<timestamp>/<name>/; the target fails if any
 # expectation fails or any job is lost.
-QUICK_OUT := reports/quick-$(shell date -u +%Y%m%d-%H%M%S)
+QUICK_OUT := $(OUT_ROOT)/quick-$(shell date -u +%Y%m%d-%H%M%S)
 scenarios: build
 	@set -e; for s in $$(./$(BIN) scenario list | awk '{print $$1}'); do \
 		echo "== scenario $$s --quick"; \
@@ -65,13 +68,13 @@ scenarios: build
 # independent one; installs a JDK and libhdrhistogram-java when missing): the encoded
 # histograms must give the same percentiles and Java's percentile distribution must be
 # identical to each .hgrm file.
-INTEROP_OUT := reports/interop-$(shell date -u +%Y%m%d-%H%M%S)
+INTEROP_OUT := $(OUT_ROOT)/interop-$(shell date -u +%Y%m%d-%H%M%S)
 interop: build
 	./$(BIN) run --rtt 5ms --rate 200 --duration 3s --jobs 0 --batch 2 --progress none -o $(INTEROP_OUT)
 	./scripts/hdr-interop.sh $(INTEROP_OUT)
 
 # report.html of a seed --quick result, opened in headless Chromium without network.
-SHOT_OUT := reports/screenshot-$(shell date -u +%Y%m%d-%H%M%S)
+SHOT_OUT := $(OUT_ROOT)/screenshot-$(shell date -u +%Y%m%d-%H%M%S)
 # Exit 1 (an expectation failed on a busy machine) still wrote the report to look at.
 screenshot: build
 	./$(BIN) scenario run seed --quick --progress none -o $(SHOT_OUT) > /dev/null || [ $$? -eq 1 ]

@@ -8,6 +8,7 @@ bin=$1 out=$2
 shift 2
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
+mkdir -p "$out" # each run's log goes beside its folder, before the run creates it
 # field prints the first numeric value of a JSON key in a file (0 when absent).
 field() { { grep -o "\"$1\": *[0-9.e+-]*" "$2" || echo ": 0"; } | head -1 | sed 's/.*: *//'; }
 printf '%-9s %10s %12s %12s %14s\n' jobs wall_s peak_rss_mb total_s us_per_job

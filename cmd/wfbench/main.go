@@ -1,5 +1,3 @@
-// Command wfbench measures what network latency does to a real job system (HTTP API →
-// Faktory → workers) and which configuration wins it back.
 package main
 
 import (
@@ -12,6 +10,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wfbench/wfbench/bench"
+	"github.com/wfbench/wfbench/scenarios"
 )
 
 // Exit codes (DESIGN.md §6).
@@ -23,7 +24,7 @@ const (
 	exitInterrupted = 130
 )
 
-// exitError carries an exit code up to main.
+// exitError gives an error its exit code outright; exitCode reads the outermost one.
 type exitError struct {
 	code int
 	err  error
@@ -33,6 +34,15 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return &exitError{exitUsage, err} }
+
+// envError marks err as the machine's fault (bench.ErrEnvironment: exit code 3) and
+// keeps its message as it is.
+type envError struct{ err error }
+
+func (e *envError) Error() string   { return e.err.Error() }
+func (e *envError) Unwrap() []error { return []error{e.err, bench.ErrEnvironment} }
+
+func envErr(err error) error { return &envError{err} }
 
 // DefaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT says otherwise. A run
 // whose enqueue outpaces its workers keeps state for every job in flight (600k jobs in
@@ -58,20 +68,53 @@ func main() {
 	os.Exit(exitCode(err))
 }
 
+// exitCode maps an error to the exit code by its type, never by its text, and prints it.
+// Anything without a type, i.e. what cobra itself rejects (unknown command, wrong
+// arguments), is usage.
 func exitCode(err error) int {
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "wfbench:", ee.err)
-		}
-		return ee.code
+	if errors.As(err, &ee) && ee.err == nil {
+		return ee.code // nothing to say
 	}
-	// Anything cobra itself rejects (unknown flag or command, bad value) is usage.
 	fmt.Fprintln(os.Stderr, "wfbench:", err)
+	if code, ok := typedExitCode(err); ok {
+		return code
+	}
 	return exitUsage
+}
+
+// typedExitCode is the exit code an error's types decide, in this order: an exitError
+// (the outermost) states it; the machine's failures (bench.ErrEnvironment) are 3; an
+// interrupt (context.Canceled) is 130; a bad scenario file or name is 2. ok is false
+// when no type decides.
+func typedExitCode(err error) (code int, ok bool) {
+	var ee *exitError
+	var fe *scenarios.FileError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code, true
+	case bench.IsEnvironment(err):
+		return exitEnvironment, true
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted, true
+	case errors.As(err, &fe), errors.Is(err, scenarios.ErrNoScenario):
+		return exitUsage, true
+	}
+	return 0, false
+}
+
+// runFailed gives the error that stopped a run its exit code. Execute marks the machine's
+// failures with bench.ErrEnvironment and a bad scenario is a *scenarios.FileError; a run
+// stops otherwise only when Faktory accepted none of its jobs, which is the environment's
+// doing too.
+func runFailed(err error) error {
+	if _, typed := typedExitCode(err); typed {
+		return err
+	}
+	return envErr(err)
 }
 
 func newRoot() *cobra.Command {
@@ -84,7 +127,7 @@ between its parts, drives load, and reports HDR-histogram latencies beside the
 network floor that physics allows.`,
 		Example: `  wfbench run --rtt 100ms --batch 100 --jobs 1000
   wfbench scenario run seed --quick
-  wfbench report reports/<timestamp>/result.json --format html
+  wfbench report wfbench-results/<timestamp>/result.json --format html
   wfbench compare base/result.json head/result.json --max-regression 10%
   wfbench run --rtt 100ms --batch 1 --jobs 100 --target faktory
   wfbench version`,

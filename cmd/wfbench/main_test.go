@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/scenarios"
 )
 
 // wfbench runs the CLI in-process and returns its exit code, stdout and the error text.
@@ -155,6 +159,62 @@ func TestEnvironmentErrorsExit3(t *testing.T) {
 			t.Errorf("exit %d, message %q: want %d naming %s", code, msg, exitEnvironment, addr)
 		}
 	})
+}
+
+// The exit code comes from the error's types, whatever it says and however it is wrapped.
+func TestExitCodeByType(t *testing.T) {
+	env := fmt.Errorf("%w: start embedded Faktory: %w", bench.ErrEnvironment, errors.New("redis-server not found"))
+	fileErr := &scenarios.FileError{File: "x.yaml", Line: 3, Err: errors.New("unknown key")}
+	cases := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, exitOK},
+		{"check failed", &exitError{exitCheckFailed, errors.New("2 of 10 accepted jobs were lost")}, exitCheckFailed},
+		{"usage", usageErr(errors.New("--rtt: not a duration")), exitUsage},
+		{"environment, wrapped", fmt.Errorf("run %s: %w", "rtt=5ms", env), exitEnvironment},
+		{"environment, marked", envErr(errors.New("create the output folder: permission denied")), exitEnvironment},
+		{"environment text alone is not environment", errors.New("environment: redis-server not found"), exitUsage},
+		{"scenario file", fmt.Errorf("%w", errors.Join(fileErr, fileErr)), exitUsage},
+		{"no such scenario", fmt.Errorf("%w: %q", scenarios.ErrNoScenario, "nope"), exitUsage},
+		{"interrupted", context.Canceled, exitInterrupted},
+		{"an explicit code wins over what it wraps", &exitError{exitInterrupted, env}, exitInterrupted},
+		{"environment wins over a file error", envErr(fileErr), exitEnvironment},
+		{"cobra's own", errors.New(`unknown command "x" for "wfbench run"`), exitUsage},
+		{"a run stopped by the environment", runFailed(env), exitEnvironment},
+		{"a run with no job accepted", runFailed(errors.New("no job was accepted: connection refused")), exitEnvironment},
+		{"a run with a bad scenario", runFailed(fileErr), exitUsage},
+	}
+	for _, c := range cases {
+		if got := exitCodeQuiet(c.err); got != c.want {
+			t.Errorf("%s: exit %d, want %d", c.name, got, c.want)
+		}
+	}
+	// Marking an error changes its exit code, not its message.
+	if e := errors.New("disk full"); envErr(e).Error() != e.Error() || runFailed(e).Error() != e.Error() {
+		t.Errorf("envErr / runFailed changed the message %q", e)
+	}
+}
+
+// Without -o a run writes into wfbench-results/<timestamp>/, not into the source tree.
+func TestDefaultOutputFolder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	res := newResult()
+	var rf reportFlags
+	if err := rf.prepareOut(res, "compare-"); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join("wfbench-results", "compare-"+res.StartedAt.Format("20060102-150405"))
+	if rf.out != want {
+		t.Errorf("default output %s, want %s", rf.out, want)
+	}
+	if st, err := os.Stat(want); err != nil || !st.IsDir() {
+		t.Errorf("%s not created (%v)", want, err)
+	}
+	if f := newRunCmd().Flags().Lookup("out"); !strings.Contains(f.Usage, "wfbench-results/<timestamp>/") {
+		t.Errorf("--out help %q does not give the default", f.Usage)
+	}
 }
 
 func TestFreeDir(t *testing.T) {

@@ -29,7 +29,7 @@ SVG, each run's plot over time (throughput and p50/p99 per interval, phases shad
 from result.json's intervals), and one HdrHistogram .hgrm percentile file per run and
 timing point. The runs' interval logs (.hlog, each interval's whole histograms) cannot
 be rebuilt from result.json: with -o another folder they are copied there (format hlog).`,
-		Example: `  wfbench report reports/20261127-101500/result.json
+		Example: `  wfbench report wfbench-results/20261127-101500/result.json
   wfbench report result.json --format html -o /tmp/share
   wfbench report merge driver1/result.json driver2/result.json -o merged.json`,
 		Args: cobra.ExactArgs(1),
@@ -49,12 +49,12 @@ be rebuilt from result.json: with -o another folder they are copied there (forma
 			fs = slices.DeleteFunc(fs, func(f string) bool { return f == hlogFormat })
 			files, err := reports.WriteReports(out, res, fs)
 			if err != nil {
-				return &exitError{exitEnvironment, err}
+				return envErr(err)
 			}
 			copied := 0
 			if copyLogs {
 				if copied, err = copyHlogs(cmd.ErrOrStderr(), res, filepath.Dir(args[0]), out); err != nil {
-					return &exitError{exitEnvironment, err}
+					return envErr(err)
 				}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files)+copied, out)
@@ -155,16 +155,16 @@ add up, durations take the longest. Runs found in one file only are kept as they
 				return usageErr(err)
 			}
 			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				return &exitError{exitEnvironment, err}
+				return envErr(err)
 			}
 			if err := reports.WriteJSON(out, merged); err != nil {
-				return &exitError{exitEnvironment, err}
+				return envErr(err)
 			}
 			n := 1
 			if withReports {
 				files, err := reports.WriteReports(filepath.Dir(out), merged, reports.Formats)
 				if err != nil {
-					return &exitError{exitEnvironment, err}
+					return envErr(err)
 				}
 				n += len(files)
 			}

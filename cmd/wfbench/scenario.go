@@ -51,7 +51,7 @@ func newScenarioListCmd() *cobra.Command {
 			for _, name := range scenarios.Builtins() {
 				sc, err := scenarios.Load(name)
 				if err != nil {
-					return &exitError{exitEnvironment, fmt.Errorf("built-in %s: %w", name, err)}
+					return envErr(fmt.Errorf("built-in %s: %w", name, err)) // a broken binary, not the user's input
 				}
 				full, _ := sc.Plan(false)
 				quick, _ := sc.Plan(true)
@@ -124,19 +124,27 @@ type reportFlags struct {
 	created  bool // out did not exist before this invocation
 }
 
+// defaultOutRoot holds the output folders of runs without --out: a git-ignored folder of
+// its own, apart from the source packages (the reports package among them).
+const defaultOutRoot = "wfbench-results"
+
+// defaultOut is the output folder of a result without --out:
+// wfbench-results/<prefix><its start time>/, or the next free name.
+func defaultOut(res *reports.Result, prefix string) string {
+	return freeDir(filepath.Join(defaultOutRoot, prefix+res.StartedAt.Format("20060102-150405")))
+}
+
 // prepareOut settles the output folder before the first run and creates it: each run
 // writes its interval logs there as it goes (a soak's are on disk before it ends).
-// Without --out it is reports/<the result's start time>/ (prefix "reports"), or the
-// next free name.
 func (f *reportFlags) prepareOut(res *reports.Result, prefix string) error {
 	if f.out == "" {
-		f.out = freeDir(filepath.Join("reports", prefix+res.StartedAt.Format("20060102-150405")))
+		f.out = defaultOut(res, prefix)
 	}
 	if _, err := os.Stat(f.out); errors.Is(err, os.ErrNotExist) {
 		f.created = true
 	}
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return &exitError{exitEnvironment, fmt.Errorf("create the output folder: %w", err)}
+		return envErr(fmt.Errorf("create the output folder: %w", err))
 	}
 	return nil
 }
@@ -156,7 +164,7 @@ func intervalFiles(dir func() string, slugs func() *reports.Slugs) func(string) 
 
 func (f *reportFlags) add(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVarP(&f.out, "out", "o", "", "output folder (default reports/<timestamp>/)")
+	fs.StringVarP(&f.out, "out", "o", "", "output folder (default "+defaultOutRoot+"/<timestamp>/)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log what the run is doing to stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, a line every 5 s otherwise) | bar | lines | none")
 	fs.IntVar(&f.count, "count", 0, fmt.Sprintf("measure each run N times (1 to %d), in rounds; every repetition is kept in the result", scenarios.MaxCount))
@@ -260,26 +268,25 @@ func finish(cmd *cobra.Command, res *reports.Result, rf *reportFlags, runErr err
 	out := rf.out
 	if len(res.Runs) == 0 && runErr != nil {
 		rf.dropOut()
-		code := exitEnvironment
-		if ctx.Err() != nil {
-			code = exitInterrupted
+		if ctx.Err() != nil { // whatever the run's error says, the user stopped it
+			return &exitError{exitInterrupted, runErr}
 		}
-		return &exitError{code, runErr}
+		return runFailed(runErr)
 	}
 	if out == "" {
-		out = freeDir(filepath.Join("reports", res.StartedAt.Format("20060102-150405")))
+		out = defaultOut(res, "")
 	}
 	res.Process = processUse()
 	files, werr := reports.WriteAll(out, res)
 	if werr != nil {
-		return &exitError{exitEnvironment, werr}
+		return envErr(werr)
 	}
 	w := cmd.OutOrStdout()
 	if err := reports.WriteTable(w, res); err != nil {
-		return &exitError{exitEnvironment, err}
+		return envErr(err)
 	}
 	if err := reports.WriteChecks(w, res); err != nil {
-		return &exitError{exitEnvironment, err}
+		return envErr(err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s (result.json, report.md, report.html, plots, .hgrm)\n", len(files), out)
 	lost, accepted := 0, 0
@@ -293,7 +300,7 @@ func finish(cmd *cobra.Command, res *reports.Result, rf *reportFlags, runErr err
 	case ctx.Err() != nil:
 		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
 	case runErr != nil: // a run stopped by the environment is not the user's interrupt
-		return &exitError{exitEnvironment, fmt.Errorf("%w (what was measured until then is in %s)", runErr, out)}
+		return runFailed(fmt.Errorf("%w (what was measured until then is in %s)", runErr, out))
 	case interrupted:
 		return &exitError{exitInterrupted, errors.New("interrupted: the report holds what was measured until then")}
 	}
