@@ -107,11 +107,26 @@ func (e *FileError) Unwrap() error { return e.Err }
 // ParseScenario parses a scenario file's YAML. source names it in errors. Every error
 // found is returned, each with its line.
 func ParseScenario(source string, data []byte) (*Scenario, error) {
+	top, err := parseYAML(source, data)
+	if err != nil {
+		return nil, err
+	}
 	sc := &Scenario{Source: source, Count: 1}
 	var errs []error
-	at := func(line int, format string, a ...any) {
+	sc.read(top, func(line int, format string, a ...any) {
 		errs = append(errs, &FileError{File: source, Line: line, Err: fmt.Errorf(format, a...)})
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
+	if err := sc.checkPlans(); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// parseYAML decodes a scenario file into its top node, anchors and aliases expanded.
+func parseYAML(source string, data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) { // EOF: empty, below
@@ -126,11 +141,17 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 	if len(doc.Content) == 0 {
 		return nil, &FileError{File: source, Err: errors.New("empty file; a scenario needs at least a name and a base or runs (see 'wfbench scenario show seed')")}
 	}
-	top := doc.Content[0]
 	budget := maxNodes
-	if top = expandAliases(top, &budget); top == nil {
+	top := expandAliases(doc.Content[0], &budget)
+	if top == nil {
 		return nil, &FileError{File: source, Err: fmt.Errorf("anchors and aliases expand to more than %d nodes", maxNodes)}
 	}
+	return top, nil
+}
+
+// read fills the scenario from the file's top mapping, section by section in the order
+// errors are reported.
+func (sc *Scenario) read(top *yaml.Node, at reporter) {
 	fields := mapping(top, "the scenario", topKeys, at)
 	if n := fields["name"]; n != nil {
 		sc.Name = scalar(n, "name", at)
@@ -162,69 +183,87 @@ func ParseScenario(source string, data []byte) (*Scenario, error) {
 		sc.phases = phasesOf(n, at)
 	}
 	if n := fields["quick"]; n != nil {
-		q := &quickDef{}
-		qf := mapping(n, "quick", quickKeys, at)
-		if b := qf["base"]; b != nil {
-			q.base = settingsMap(b, "quick.base", at)
-		}
-		if m := qf["matrix"]; m != nil {
-			q.matrix = matrixOf(m, at)
-		}
-		if c := qf["count"]; c != nil {
-			q.count = count(c, at)
-		}
-		sc.quick = q
+		sc.quick = quickOf(n, at)
 	}
 	if n := fields["expect"]; n != nil {
-		for _, item := range sequence(n, "expect", at) {
-			text := scalar(item, "expect", at)
-			e, err := ParseExpectation(text)
-			if err != nil {
-				at(item.Line, "expect %q: %v", text, err)
-				continue
-			}
-			e.line = item.Line
-			sc.Expectations = append(sc.Expectations, e)
-		}
+		sc.Expectations = expectationsOf(n, at)
 	}
 	if n := fields["estimates"]; n != nil {
-		for _, item := range sequence(n, "estimates", at) {
-			if e := estimateOf(item, at); e != nil {
-				e.line = item.Line
-				sc.Estimates = append(sc.Estimates, e)
-			}
+		sc.Estimates = estimatesOf(n, at)
+	}
+}
+
+func quickOf(n *yaml.Node, at reporter) *quickDef {
+	q := &quickDef{}
+	qf := mapping(n, "quick", quickKeys, at)
+	if b := qf["base"]; b != nil {
+		q.base = settingsMap(b, "quick.base", at)
+	}
+	if m := qf["matrix"]; m != nil {
+		q.matrix = matrixOf(m, at)
+	}
+	if c := qf["count"]; c != nil {
+		q.count = count(c, at)
+	}
+	return q
+}
+
+func expectationsOf(n *yaml.Node, at reporter) []*Expectation {
+	var out []*Expectation
+	for _, item := range sequence(n, "expect", at) {
+		text := scalar(item, "expect", at)
+		e, err := ParseExpectation(text)
+		if err != nil {
+			at(item.Line, "expect %q: %v", text, err)
+			continue
+		}
+		e.line = item.Line
+		out = append(out, e)
+	}
+	return out
+}
+
+func estimatesOf(n *yaml.Node, at reporter) []*EstimateDef {
+	var out []*EstimateDef
+	for _, item := range sequence(n, "estimates", at) {
+		if e := estimateOf(item, at); e != nil {
+			e.line = item.Line
+			out = append(out, e)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	// Expand once to check every run's settings together (ranges, combinations).
+	return out
+}
+
+// checkPlans expands the scenario once (and its quick override) to check every run's
+// settings together (ranges, combinations), and that expectations and estimates select
+// runs the scenario has: a typo in a selector would otherwise fail only after every run
+// was measured.
+func (sc *Scenario) checkPlans() error {
 	for _, quick := range []bool{false, true} {
 		if quick && sc.quick == nil {
 			continue
 		}
 		plan, err := sc.Plan(quick)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		// Expectations and estimates must select runs the scenario has: a typo in a
-		// selector would otherwise fail only after every run was measured.
+		groups := plannedGroups(plan)
 		var bad []error
 		for _, e := range sc.Expectations {
-			if why := e.unselectable(plannedGroups(plan)); why != "" {
-				bad = append(bad, &FileError{File: source, Line: e.line, Err: fmt.Errorf("expect %q%s: %s", e.Text, quickWord(quick), why)})
+			if why := e.unselectable(groups); why != "" {
+				bad = append(bad, &FileError{File: sc.Source, Line: e.line, Err: fmt.Errorf("expect %q%s: %s", e.Text, quickWord(quick), why)})
 			}
 		}
 		for _, e := range sc.Estimates {
-			if why := e.of.unselectable(plannedGroups(plan), nil); why != "" {
-				bad = append(bad, &FileError{File: source, Line: e.line, Err: fmt.Errorf("estimate of %q%s: %s", e.Of, quickWord(quick), why)})
+			if why := e.of.unselectable(groups, nil); why != "" {
+				bad = append(bad, &FileError{File: sc.Source, Line: e.line, Err: fmt.Errorf("estimate of %q%s: %s", e.Of, quickWord(quick), why)})
 			}
 		}
 		if len(bad) > 0 {
-			return nil, errors.Join(bad...)
+			return errors.Join(bad...)
 		}
 	}
-	return sc, nil
+	return nil
 }
 
 // plannedGroups are the groups the planned runs will form, for selection alone.
@@ -572,110 +611,17 @@ type PlannedRun struct {
 // Plan expands the scenario into its runs: the explicit runs, else the matrix product
 // (first key outermost), else the base alone. quick applies the file's quick override.
 func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
-	matrix := sc.matrix
-	if quick && sc.quick != nil {
-		matrix = slices.Clone(matrix)
-		for _, qa := range sc.quick.matrix {
-			if i := slices.IndexFunc(matrix, func(a axis) bool { return a.key == qa.key }); i >= 0 {
-				matrix[i] = qa
-			} else {
-				matrix = append(matrix, qa)
-			}
-		}
-	}
-	// An override of a swept setting leaves one value on that axis, not several runs
-	// that all have the same value.
-	var swept []axis
-	for _, a := range matrix {
-		if v, ok := sc.overrides[a.key]; ok {
-			a.values = []valueAt{{values: v.values, line: a.line}}
-		}
-		swept = append(swept, a)
-	}
-	matrix = swept
-	type combo struct {
-		set    map[string]valueAt
-		order  []string // matrix keys, then the explicit run's own
-		axes   int      // how many of order are matrix keys
-		name   string
-		phases []phaseDef
-		line   int
-	}
-	combos := []combo{{set: map[string]valueAt{}}}
-	for _, ax := range matrix {
-		var next []combo
-		for _, c := range combos {
-			for _, v := range ax.values {
-				s := merge(c.set, map[string]valueAt{ax.key: v})
-				next = append(next, combo{set: s, order: append(slices.Clone(c.order), ax.key), axes: len(c.order) + 1, line: v.line})
-			}
-		}
-		combos = next
-	}
-	if len(sc.runs) > 0 {
-		var withRuns []combo
-		for _, c := range combos {
-			for _, r := range sc.runs {
-				order := slices.Clone(c.order)
-				for _, k := range r.order {
-					if !slices.Contains(order, k) {
-						order = append(order, k)
-					}
-				}
-				withRuns = append(withRuns, combo{set: merge(c.set, r.settings), order: order, axes: c.axes, name: r.name, phases: r.phases, line: r.line})
-			}
-		}
-		combos = withRuns
-	}
 	var out []PlannedRun
 	var errs []error
 	names := map[string]int{}
-	for _, c := range combos {
-		cfg := bench.Default()
+	for _, c := range sc.combos(sc.sweep(quick)) {
 		line := c.line
 		if line == 0 {
 			line = sc.baseLine // no matrix value or run to point at: the base
 		}
-		var quickBase map[string]valueAt
-		if quick && sc.quick != nil {
-			quickBase = sc.quick.base // last: it overrides the runs' own settings too
-		}
-		for layer, src := range []map[string]valueAt{sc.base, c.set, quickBase, sc.overrides} {
-			for _, s := range bench.Settings() { // settings order: deterministic
-				v, ok := src[s.Key]
-				if !ok {
-					continue
-				}
-				if s.List && layer > 0 {
-					cfg.Links = nil // a run's links replace the base's
-				}
-				for _, x := range v.values {
-					_ = s.Set(&cfg, x) // checked while parsing
-				}
-			}
-		}
-		all := merge(merge(merge(sc.base, c.set), quickBase), sc.overrides)
-		cfg.Implied(func(key string) bool { _, ok := all[key]; return ok })
-		for _, p := range append(slices.Clone(sc.phases), c.phases...) {
-			cfg.Phases = append(cfg.Phases, p.phase)
-		}
-		params := map[string]string{}
-		var nameParts []string
-		for i, k := range c.order {
-			s, _ := bench.LookupSetting(k)
-			params[k] = s.Get(cfg)
-			if c.name == "" || i < c.axes {
-				nameParts = append(nameParts, k+"="+params[k])
-			}
-		}
-		if c.name != "" {
-			params["run"] = c.name
-			nameParts = append([]string{c.name}, nameParts...)
-		}
-		cfg.Name = strings.Join(nameParts, " ")
-		if cfg.Name == "" {
-			cfg.Name = cfg.DisplayName()
-		}
+		cfg := sc.configure(c, quick)
+		var params map[string]string
+		cfg.Name, params = c.identity(cfg)
 		if prev, dup := names[cfg.Name]; dup {
 			errs = append(errs, &FileError{File: sc.Source, Line: line, Err: fmt.Errorf("two runs are both named %q (the other at line %d); give each run its own name", cfg.Name, prev)})
 		}
@@ -690,6 +636,127 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 		errs = append(errs, &FileError{File: sc.Source, Err: errors.New("no runs: give base, matrix or runs")})
 	}
 	return out, errors.Join(errs...)
+}
+
+// combo is one run of a plan before its configuration is settled: the settings it sets
+// over the base, and what names it.
+type combo struct {
+	set    map[string]valueAt
+	order  []string // matrix keys, then the explicit run's own
+	axes   int      // how many of order are matrix keys
+	name   string
+	phases []phaseDef
+	line   int
+}
+
+// sweep is the matrix the plan sweeps: the file's, with the quick override's axes over
+// it under quick. An override of a swept setting leaves one value on that axis, not
+// several runs that all have the same value.
+func (sc *Scenario) sweep(quick bool) []axis {
+	matrix := sc.matrix
+	if quick && sc.quick != nil {
+		matrix = slices.Clone(matrix)
+		for _, qa := range sc.quick.matrix {
+			if i := slices.IndexFunc(matrix, func(a axis) bool { return a.key == qa.key }); i >= 0 {
+				matrix[i] = qa
+			} else {
+				matrix = append(matrix, qa)
+			}
+		}
+	}
+	var swept []axis
+	for _, a := range matrix {
+		if v, ok := sc.overrides[a.key]; ok {
+			a.values = []valueAt{{values: v.values, line: a.line}}
+		}
+		swept = append(swept, a)
+	}
+	return swept
+}
+
+// combos is the matrix product (first key outermost), times the explicit runs when the
+// file has any.
+func (sc *Scenario) combos(matrix []axis) []combo {
+	combos := []combo{{set: map[string]valueAt{}}}
+	for _, ax := range matrix {
+		var next []combo
+		for _, c := range combos {
+			for _, v := range ax.values {
+				s := merge(c.set, map[string]valueAt{ax.key: v})
+				next = append(next, combo{set: s, order: append(slices.Clone(c.order), ax.key), axes: len(c.order) + 1, line: v.line})
+			}
+		}
+		combos = next
+	}
+	if len(sc.runs) == 0 {
+		return combos
+	}
+	var withRuns []combo
+	for _, c := range combos {
+		for _, r := range sc.runs {
+			order := slices.Clone(c.order)
+			for _, k := range r.order {
+				if !slices.Contains(order, k) {
+					order = append(order, k)
+				}
+			}
+			withRuns = append(withRuns, combo{set: merge(c.set, r.settings), order: order, axes: c.axes, name: r.name, phases: r.phases, line: r.line})
+		}
+	}
+	return withRuns
+}
+
+// configure settles a combination's run configuration from the defaults up, layer by
+// layer: the base, the combination's own settings, the quick base, the --set overrides.
+func (sc *Scenario) configure(c combo, quick bool) bench.RunConfig {
+	cfg := bench.Default()
+	var quickBase map[string]valueAt
+	if quick && sc.quick != nil {
+		quickBase = sc.quick.base // last: it overrides the runs' own settings too
+	}
+	for layer, src := range []map[string]valueAt{sc.base, c.set, quickBase, sc.overrides} {
+		for _, s := range bench.Settings() { // settings order: deterministic
+			v, ok := src[s.Key]
+			if !ok {
+				continue
+			}
+			if s.List && layer > 0 {
+				cfg.Links = nil // a run's links replace the base's
+			}
+			for _, x := range v.values {
+				_ = s.Set(&cfg, x) // checked while parsing
+			}
+		}
+	}
+	all := merge(merge(merge(sc.base, c.set), quickBase), sc.overrides)
+	cfg.Implied(func(key string) bool { _, ok := all[key]; return ok })
+	for _, p := range append(slices.Clone(sc.phases), c.phases...) {
+		cfg.Phases = append(cfg.Phases, p.phase)
+	}
+	return cfg
+}
+
+// identity is the name of the run cfg settles a combination into, and its parameters:
+// the settings that set it apart from the scenario's other runs (canonical, from cfg)
+// and the explicit run's name. Without either the name derives from the settings.
+func (c combo) identity(cfg bench.RunConfig) (string, map[string]string) {
+	params := map[string]string{}
+	var nameParts []string
+	for i, k := range c.order {
+		s, _ := bench.LookupSetting(k)
+		params[k] = s.Get(cfg)
+		if c.name == "" || i < c.axes {
+			nameParts = append(nameParts, k+"="+params[k])
+		}
+	}
+	if c.name != "" {
+		params["run"] = c.name
+		nameParts = append([]string{c.name}, nameParts...)
+	}
+	if len(nameParts) == 0 {
+		return cfg.DisplayName(), params
+	}
+	return strings.Join(nameParts, " "), params
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+): `)

@@ -69,14 +69,18 @@ func runNames(plan []PlannedRun) []string {
 // yml turns a Go raw string indented with tabs for readability into YAML (two spaces).
 func yml(s string) string { return strings.ReplaceAll(s, "\t", "  ") }
 
+// fileErrorCase is a scenario file with a mistake and what its error must say.
+type fileErrorCase struct {
+	name string
+	src  string
+	line int      // of the first error
+	want []string // substrings of the whole message
+}
+
+// Keys and settings: misspelled, duplicated, badly valued, each error at its line.
 func TestParseScenarioErrorsCarryFileAndLine(t *testing.T) {
 	validSettings := strings.Join(bench.SettingKeys(), ", ")
-	tests := []struct {
-		name string
-		src  string
-		line int      // of the first error
-		want []string // substrings of the whole message
-	}{
+	checkFileErrors(t, []fileErrorCase{
 		{"misspelled top-level key", "name: x\nbase:\n  jobs: 10\nexpcet:\n  - lost == 0\n", 4,
 			[]string{`test.yaml:4:`, `unknown key "expcet" (did you mean "expect"?)`, "valid keys: " + strings.Join(topKeys, ", ")}},
 		{"misspelled top-level key on line 3", "name: x\ndescription: d\nbsae:\n  jobs: 10\n", 3,
@@ -129,6 +133,12 @@ func TestParseScenarioErrorsCarryFileAndLine(t *testing.T) {
 			[]string{`test.yaml:1:`, "name: missing"}},
 		{"runs not a list", "name: x\nruns:\n  batch: 1\n", 3,
 			[]string{`test.yaml:3:`, "runs: expected a list"}},
+	})
+}
+
+// Phases, estimates, expectations, the quick override and every run's settings together.
+func TestParseScenarioSectionErrorsCarryFileAndLine(t *testing.T) {
+	checkFileErrors(t, []fileErrorCase{
 		{"phase bad fault", "name: x\nphases:\n  - link: client-api\n    at: 1s\n    fault: melt\n", 3,
 			[]string{`test.yaml:3:`, `unknown fault "melt"`, "reset, blackhole, down"}},
 		{"phase missing link", "name: x\nphases:\n  - at: 1s\n    latency: 1s\n", 3,
@@ -179,7 +189,13 @@ func TestParseScenarioErrorsCarryFileAndLine(t *testing.T) {
 			[]string{`test.yaml:3:`, `run "a"`, "jobs 0 needs duration"}},
 		{"two explicit runs with the same name", "name: x\nruns:\n  - name: a\n    batch: 1\n  - name: a\n    batch: 10\n", 5,
 			[]string{`test.yaml:5:`, `two runs are both named "a" (the other at line 3)`}},
-	}
+	})
+}
+
+// checkFileErrors parses each case's file: it must fail with nothing returned beside the
+// error, the first error at the case's line, every error a *FileError of the file.
+func checkFileErrors(t *testing.T, tests []fileErrorCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sc, err := ParseScenario("test.yaml", []byte(tt.src))
