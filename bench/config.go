@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/recording"
 	"github.com/wfbench/wfbench/system"
 )
 
@@ -93,7 +94,7 @@ const OpenLoopInFlight = 100
 const (
 	// MaxJobsPerRun bounds duration-only runs: every load loop is bounded in count too,
 	// and the recorder keeps ~200 bytes per job for its accounting.
-	MaxJobsPerRun = 2_000_000
+	MaxJobsPerRun = recording.MaxJobs
 	MaxRTT        = 2 * time.Second
 	MaxConns      = 1000 // clients or worker slots
 	// MaxFaktoryConns stays under the embedded Faktory's 2000-connection limit, with room

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wfbench/wfbench/recording"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
 )
@@ -18,7 +19,7 @@ type driver struct {
 	cfg    RunConfig
 	run    string
 	target target
-	rec    *Recorder
+	rec    *recording.Recorder
 
 	next atomic.Int64 // next job index to send
 }

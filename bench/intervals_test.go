@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/recording"
 	"github.com/wfbench/wfbench/reports"
 )
 
@@ -78,7 +79,7 @@ func TestExecuteTimeSeriesShowsPhase(t *testing.T) {
 			t.Errorf("hlogs[%s] = %q", p, name)
 			continue
 		}
-		back, err := reports.ReadHlogFile(filepath.Join(dir, name))
+		back, err := recording.ReadHlogFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func TestExecuteInterruptedKeepsIntervals(t *testing.T) {
 	if len(series) < 5 {
 		t.Fatalf("%d intervals of 200 ms after more than a second of load", len(series))
 	}
-	back, err := reports.ReadHlogFile(filepath.Join(dir, run.Hlogs[reports.PointEnqueue]))
+	back, err := recording.ReadHlogFile(filepath.Join(dir, run.Hlogs[reports.PointEnqueue]))
 	if err != nil {
 		t.Fatal(err)
 	}

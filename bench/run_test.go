@@ -696,3 +696,11 @@ func TestExecuteBrokerDeath(t *testing.T) {
 		t.Errorf("redis-server children left: %v", left)
 	}
 }
+
+// bucketFloor is the lowest value the project's histograms report for us (Min answers
+// with the bottom of the value's bucket).
+func bucketFloor(us int64) int64 {
+	h := reports.NewHistogram()
+	_ = h.RecordValue(us)
+	return h.Min()
+}

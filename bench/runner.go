@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
+	"github.com/wfbench/wfbench/recording"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
 )
@@ -68,10 +69,10 @@ type execution struct {
 	log   *slog.Logger
 	runID string
 	out   reports.Run
-	rec   *Recorder
+	rec   *recording.Recorder
 	st    *Stack
 	d     *driver
-	tl    *reports.Timeline
+	tl    *recording.Timeline
 
 	loadStart, enqueueEnd, workersStart time.Time
 	bytesBefore                         map[string][2]int64
@@ -90,7 +91,7 @@ func ExecutePlan(ctx context.Context, p Plan, opts Options) (_ reports.Run, err 
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	e.rec = NewRecorder(e.runID)
+	e.rec = recording.NewRecorder(e.runID)
 	e.out = reports.Run{Name: p.DisplayName(), Config: ResultConfig(p.RunConfig)}
 
 	e.log.Info("starting stack", "run", e.out.Name)
@@ -183,7 +184,7 @@ func (e *execution) startTimeline() error {
 	e.bytesBefore = linkBytes(e.st)
 	e.st.Proxies.ResetLateness() // the calibration covers the load and the drain, not the warm-up
 	e.loadStart = time.Now()
-	o := reports.TimelineOptions{Start: e.loadStart, Every: cmp.Or(e.p.Interval, reports.DefaultInterval), Run: e.out.Name,
+	o := recording.TimelineOptions{Start: e.loadStart, Every: cmp.Or(e.p.Interval, reports.DefaultInterval), Run: e.out.Name,
 		Points: []string{reports.PointEnqueue, reports.PointPickup, reports.PointEndToEnd}, Grace: e.p.intervalGrace()}
 	if e.p.OpenLoop() {
 		o.Points = append(o.Points, reports.PointService)
@@ -191,7 +192,7 @@ func (e *execution) startTimeline() error {
 	if e.opts.IntervalFiles != nil {
 		o.Dir, o.Stem = e.opts.IntervalFiles(e.out.Name)
 	}
-	tl, err := reports.NewTimeline(o)
+	tl, err := recording.NewTimeline(o)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
@@ -266,7 +267,7 @@ func (e *execution) drain(ctx context.Context) {
 	e.tl.Stop(time.Now()) // the time series ends with the drain, not with the stack's shutdown
 	e.out.Interrupted = ctx.Err() != nil
 	if unfinished := e.rec.Pending(); drainErr != nil && !e.out.Interrupted {
-		if errors.Is(drainErr, ErrDrainStalled) {
+		if errors.Is(drainErr, recording.ErrDrainStalled) {
 			e.out.Notes = append(e.out.Notes, fmt.Sprintf("drain stopped after %s without a completion, with %d accepted jobs unfinished", idle, unfinished))
 		} else {
 			e.out.Notes = append(e.out.Notes, fmt.Sprintf("drain stopped at its limit of %s (--drain-timeout), with %d accepted jobs unfinished", limit, unfinished))
@@ -401,7 +402,7 @@ func newRunID() string {
 // IsEnvironment reports whether err is the machine's fault (exit code 3).
 func IsEnvironment(err error) bool { return errors.Is(err, ErrEnvironment) }
 
-func fillRun(out *reports.Run, p Plan, s Snapshot, loadStart, enqueueEnd time.Time) {
+func fillRun(out *reports.Run, p Plan, s recording.Snapshot, loadStart, enqueueEnd time.Time) {
 	out.Jobs = s.Jobs
 	out.LatencyMS = map[string]reports.Percentiles{}
 	out.Histograms = map[string]string{}
@@ -464,4 +465,3 @@ func fillRun(out *reports.Run, p Plan, s Snapshot, loadStart, enqueueEnd time.Ti
 		out.Notes = append(out.Notes, "measured faster than the network floor: this is a measurement error, not a win")
 	}
 }
-

@@ -1,4 +1,4 @@
-package bench
+package recording
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
 )
+
+// MaxJobs is the most jobs one run may send: job numbers beyond it are not the run's.
+const MaxJobs = 2_000_000
 
 type jobPhase uint8
 
@@ -72,7 +75,7 @@ type Recorder struct {
 	held int
 	// tl, when set, also records each sample by the interval of its wall time; the
 	// snapshot closes it (series in intervals, a write error in tlErr).
-	tl        *reports.Timeline
+	tl        *Timeline
 	intervals *reports.Intervals
 	tlErr     error
 }
@@ -112,7 +115,7 @@ func (r *Recorder) record(point string, d time.Duration, at time.Time) {
 // StartTimeline records every sample from now on in tl too (by the interval of its wall
 // time: an answer for enqueue, a worker's start for pickup, its finish for end_to_end),
 // with the jobs enqueued and completed per interval. Snapshot closes it.
-func (r *Recorder) StartTimeline(tl *reports.Timeline) {
+func (r *Recorder) StartTimeline(tl *Timeline) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tl = tl
@@ -126,7 +129,7 @@ func (r *Recorder) number(rid string) (int, bool) {
 	}
 	// Only the canonical form: "07" or "+7" must not stand for job 7.
 	n, err := strconv.Atoi(s)
-	return n, err == nil && n >= 0 && n <= MaxJobsPerRun && strconv.Itoa(n) == s
+	return n, err == nil && n >= 0 && n <= MaxJobs && strconv.Itoa(n) == s
 }
 
 // state returns the job number and state of the job with request id rid, if the recorder
