@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -46,6 +47,18 @@ func (s Setting) Set(c *RunConfig, v string) error {
 func (s Setting) Parse(c *RunConfig, v string) error {
 	if err := s.set(c, strings.TrimSpace(v)); err != nil {
 		return fmt.Errorf("%v; accepted: %s", err, s.Accept)
+	}
+	return nil
+}
+
+// Check says whether the setting's value in c is in its accepted range (nil), or what
+// the range is.
+func (s Setting) Check(c RunConfig) error {
+	if s.check == nil {
+		return nil
+	}
+	if msg := s.check(c); msg != "" {
+		return errors.New(msg)
 	}
 	return nil
 }
@@ -136,7 +149,7 @@ var settingsTable = []Setting{
 				return ""
 			}
 			if _, err := system.ParseFaktoryURL(c.FaktoryURL); err != nil {
-				return err.Error()
+				return "accepted is tcp://host:port or tcp+tls://[:password@]host:port (" + err.Error() + ")"
 			}
 			return ""
 		}},

@@ -32,13 +32,22 @@ const resultsKept = 10_000
 // (redis-server missing, port taken, broker unreachable): exit code 3.
 var ErrEnvironment = errors.New("environment")
 
-// systemConfig is the plan as the assembled system's configuration.
+// SystemConfig is base with the settings a standing system shares with a run (those
+// with a variable in the settings table) taken from rc: serve and up configure the
+// assembly with it, as a run does.
+func SystemConfig(base system.Config, rc RunConfig) system.Config {
+	c := base
+	c.FaktoryURL, c.PoolSize, c.MaxBatch = rc.FaktoryURL, rc.PoolSize, rc.MaxBatch
+	c.EnqueueMode, c.FlushInterval = rc.EnqueueMode, rc.FlushInterval
+	c.WorkerPoll, c.WorkerConcurrency, c.PollInterval = rc.Poll, rc.WorkerConcurrency, rc.PollInterval
+	return c
+}
+
+// systemConfig is the plan as the assembled system's configuration: the shared
+// settings, and the worker as the plan resolved it.
 func systemConfig(p Plan) system.Config {
-	c := system.DefaultConfig()
-	c.FaktoryURL, c.PoolSize, c.MaxBatch = p.FaktoryURL, p.PoolSize, p.MaxBatch
-	c.EnqueueMode, c.FlushInterval = p.EnqueueMode, p.FlushInterval
-	c.WorkerPoll, c.WorkerConcurrency, c.PollInterval, c.WorkerAck = p.Poll, p.WorkerConcurrency, p.PollInterval, p.Ack
-	c.WorkerRate, c.WorkerRTT, c.Work = p.OfferedRate(), p.workerLink().RTT, p.Work
+	c := SystemConfig(system.DefaultConfig(), p.RunConfig)
+	c.WorkerAck, c.WorkerRate, c.WorkerRTT, c.Work = p.Ack, p.OfferedRate(), p.workerLink().RTT, p.Work
 	return c
 }
 

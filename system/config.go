@@ -11,7 +11,11 @@ import (
 )
 
 // Config holds the knobs the analysis found missing (DESIGN §2), each an environment
-// variable and a flag, each with a stated default.
+// variable and a flag, each with a stated default. The knobs a standing system shares
+// with a benchmark run (pool size, max batch, enqueue mode, flush interval, the
+// worker's poll, slots and poll interval, FAKTORY_URL) are declared, with their
+// variables and ranges, in the run settings table (package bench); the ones below in
+// knobs are a standing system's own.
 type Config struct {
 	FaktoryURL        string        // FAKTORY_URL ("" = embedded)
 	FaktoryPassword   string        // FAKTORY_PASSWORD
@@ -99,25 +103,11 @@ func enumKnob(env string, p func(*Config) *string, values []string) knob {
 var errBadValue = errors.New("bad value")
 
 var knobs = []knob{
-	{"FAKTORY_URL", "tcp://host:port or tcp+tls://[:password@]host:port", func(c *Config, v string) error {
-		if _, err := ParseFaktoryURL(v); err != nil {
-			return errBadValue
-		}
-		c.FaktoryURL = v
-		return nil
-	}},
 	{"FAKTORY_PASSWORD", "any string", func(c *Config, v string) error { c.FaktoryPassword = v; return nil }},
 	durationKnob("FAKTORY_CONNECT_TIMEOUT", func(c *Config) *time.Duration { return &c.ConnectTimeout }, time.Millisecond, time.Hour),
 	durationKnob("FAKTORY_READ_TIMEOUT", func(c *Config) *time.Duration { return &c.ReadTimeout }, 3*time.Second, time.Hour),
 	durationKnob("FAKTORY_WRITE_TIMEOUT", func(c *Config) *time.Duration { return &c.WriteTimeout }, time.Millisecond, time.Hour),
 	durationKnob("FAKTORY_KEEPALIVE_INTERVAL", func(c *Config) *time.Duration { return &c.KeepAlive }, time.Second, time.Hour),
-	intKnob("FAKTORY_POOL_SIZE", func(c *Config) *int { return &c.PoolSize }, 1, 1000),
-	intKnob("FAKTORY_MAX_BATCH_SIZE", func(c *Config) *int { return &c.MaxBatch }, 1, 100000),
-	enumKnob("API_ENQUEUE_MODE", func(c *Config) *string { return &c.EnqueueMode }, EnqueueModes),
-	durationKnob("FLUSH_INTERVAL", func(c *Config) *time.Duration { return &c.FlushInterval }, time.Millisecond, time.Minute),
-	intKnob("WORKER_CONCURRENCY", func(c *Config) *int { return &c.WorkerConcurrency }, 1, 1000),
-	enumKnob("WORKER_POLL", func(c *Config) *string { return &c.WorkerPoll }, PollStrategies),
-	durationKnob("WORKER_POLL_INTERVAL", func(c *Config) *time.Duration { return &c.PollInterval }, 0, time.Minute),
 	{"WORKER_RATE", "jobs per second from 0.1 to 1000000, e.g. 500", func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f >= 0.1 && f <= 1e6) {

@@ -4,24 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/system"
 )
 
-// configFlags binds one flag per knob of system.Config; apply layers them over the
-// environment: defaults < environment variables < flags given.
+// configFlags binds serve's flags: one per run setting a standing system shares with
+// run (an entry of bench's settings table with a variable: same flag, same variable,
+// same range), and one per knob only a standing system has (system.Config's). resolve
+// layers them: defaults < environment variables < flags given.
 type configFlags struct {
-	fl  system.Config
-	env map[string]string // flag name → its environment variable
+	run bench.RunConfig   // the shared settings' flags parse here
+	fl  system.Config     // the standing system's own knobs' flags
+	env map[string]string // own knob's flag name → its environment variable
+}
+
+// sharedSettings are the run settings serve and up read from the environment.
+func sharedSettings() []bench.Setting {
+	var out []bench.Setting
+	for _, s := range bench.Settings() {
+		if s.Env != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func addConfigFlags(fs *pflag.FlagSet) *configFlags {
-	c := &configFlags{fl: system.DefaultConfig(), env: map[string]string{}}
+	c := &configFlags{run: bench.Default(), fl: system.DefaultConfig(), env: map[string]string{}}
+	for _, s := range sharedSettings() {
+		fs.Var(settingFlag{s, &c.run}, s.Flag, s.Help+" ("+s.Env+")")
+	}
 	str := func(name, env, usage string, p func(*system.Config) *string) {
 		fs.StringVar(p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
 		c.env[name] = env
@@ -30,39 +49,37 @@ func addConfigFlags(fs *pflag.FlagSet) *configFlags {
 		durationVar(fs, p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
 		c.env[name] = env
 	}
-	num := func(name, env, usage string, p func(*system.Config) *int) {
-		fs.IntVar(p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
-		c.env[name] = env
-	}
 	str("faktory-password", "FAKTORY_PASSWORD", "Faktory's password (a password in the URL wins)", func(c *system.Config) *string { return &c.FaktoryPassword })
-	str("faktory-url", "FAKTORY_URL", "a running Faktory, tcp://host:port (required unless faktory is served too)", func(c *system.Config) *string { return &c.FaktoryURL })
 	dur("connect-timeout", "FAKTORY_CONNECT_TIMEOUT", "Faktory connect and handshake timeout", func(c *system.Config) *time.Duration { return &c.ConnectTimeout })
 	dur("read-timeout", "FAKTORY_READ_TIMEOUT", "Faktory read timeout per command", func(c *system.Config) *time.Duration { return &c.ReadTimeout })
 	dur("write-timeout", "FAKTORY_WRITE_TIMEOUT", "Faktory write timeout per command", func(c *system.Config) *time.Duration { return &c.WriteTimeout })
 	dur("keepalive", "FAKTORY_KEEPALIVE_INTERVAL", "TCP keepalive interval", func(c *system.Config) *time.Duration { return &c.KeepAlive })
-	num("pool-size", "FAKTORY_POOL_SIZE", "API's Faktory connection pool size", func(c *system.Config) *int { return &c.PoolSize })
-	num("max-batch", "FAKTORY_MAX_BATCH_SIZE", "largest batch the API accepts", func(c *system.Config) *int { return &c.MaxBatch })
-	str("enqueue", "API_ENQUEUE_MODE", "API enqueue mode: sync | async", func(c *system.Config) *string { return &c.EnqueueMode })
-	dur("flush-interval", "FLUSH_INTERVAL", "async: flush the API's buffer this often", func(c *system.Config) *time.Duration { return &c.FlushInterval })
-	num("worker-concurrency", "WORKER_CONCURRENCY", "worker slots (0 = the strategy's own)", func(c *system.Config) *int { return &c.WorkerConcurrency })
-	str("poll", "WORKER_POLL", "worker poll strategy: fixed | tuned | library", func(c *system.Config) *string { return &c.WorkerPoll })
-	dur("poll-interval", "WORKER_POLL_INTERVAL", "fixed: sleep after an empty FETCH", func(c *system.Config) *time.Duration { return &c.PollInterval })
 	str("ack", "WORKER_ACK", "worker ACK mode: sync | pipelined (default: the poll strategy's own, as in run: tuned pipelined, the others sync)", func(c *system.Config) *string { return &c.WorkerAck })
+	str("report-to", "WORKER_REPORT_URL", "a standalone worker POSTs its completions here, e.g. http://127.0.0.1:8080/completions", func(c *system.Config) *string { return &c.WorkerReportURL })
 	fs.Float64Var(&c.fl.WorkerRate, "worker-rate", c.fl.WorkerRate, "tuned poll without --worker-concurrency: the job rate its slots are sized for by Little's law, at the RTT to Faktory measured at start (WORKER_RATE)")
 	c.env["worker-rate"] = "WORKER_RATE"
-	str("report-to", "WORKER_REPORT_URL", "a standalone worker POSTs its completions here, e.g. http://127.0.0.1:8080/completions", func(c *system.Config) *string { return &c.WorkerReportURL })
 	return c
 }
 
 // resolve returns the configuration: defaults, then the environment, then the flags
-// given. A bad environment value is a usage error naming the variable.
+// given. A bad value is a usage error naming the variable (or flag) and the accepted form.
 func (c *configFlags) resolve(fs *pflag.FlagSet) (system.Config, error) {
-	cfg, err := system.ConfigFromEnv(system.DefaultConfig(), nil)
-	if err != nil {
-		return cfg, err
-	}
 	var errs []error
+	rc := bench.Default()
+	for _, s := range sharedSettings() {
+		if v, ok := os.LookupEnv(s.Env); ok && strings.TrimSpace(v) != "" { // set but empty means unset
+			if err := s.Parse(&rc, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", s.Env, v, err))
+			}
+		}
+	}
+	cfg, err := system.ConfigFromEnv(system.DefaultConfig(), nil)
+	errs = append(errs, err)
 	fs.Visit(func(f *pflag.Flag) {
+		if sf, ok := f.Value.(settingFlag); ok {
+			_ = sf.s.Parse(&rc, f.Value.String()) // parsed once already, when the flag was
+			return
+		}
 		env, ok := c.env[f.Name]
 		if !ok {
 			return
@@ -73,7 +90,21 @@ func (c *configFlags) resolve(fs *pflag.FlagSet) (system.Config, error) {
 			errs = append(errs, fmt.Errorf("--%s: %w", f.Name, err))
 		}
 	})
-	return cfg, errors.Join(errs...)
+	for _, s := range sharedSettings() {
+		if err := s.Check(rc); err != nil {
+			errs = append(errs, fmt.Errorf("--%s %s (%s): %w", s.Flag, s.Get(rc), s.Env, err))
+		}
+	}
+	return bench.SystemConfig(cfg, rc), errors.Join(errs...)
+}
+
+// knobNames lists every variable serve and up read.
+func knobNames() []string {
+	var out []string
+	for _, s := range sharedSettings() {
+		out = append(out, s.Env)
+	}
+	return append(out, system.KnobNames()...)
 }
 
 func newServeCmd() *cobra.Command {
@@ -85,7 +116,7 @@ func newServeCmd() *cobra.Command {
 		Long: `serve runs one part of the reference system (or all of them) as a long-lived
 process, configured by environment variables or the equivalent flags (flags win):
 
-  ` + strings.Join(system.KnobNames(), ", ") + `
+  ` + strings.Join(knobNames(), ", ") + `
 
 A bad value stops it at start-up with exit code 2 and the variable's accepted form.
 The parts are assembled exactly as 'wfbench run' assembles the system it measures:
