@@ -65,6 +65,9 @@ type RunConfig struct {
 
 	// Interval is the length of the run's time series' intervals (0: 1s).
 	Interval time.Duration
+
+	// LinkSamples is how many round trips measure each link before the load.
+	LinkSamples int
 }
 
 // Phase is a timed change to one link within a run: imposed At after the load starts,

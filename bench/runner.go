@@ -39,9 +39,6 @@ func phasesEnd(phases []Phase) time.Duration {
 	return end
 }
 
-// LinkSamples is how many round trips measure a link before the load.
-const LinkSamples = 5
-
 // Options are how a run reports while it goes; the zero value is quiet.
 type Options struct {
 	Log      *slog.Logger
@@ -137,7 +134,7 @@ func ExecutePlan(ctx context.Context, p Plan, opts Options) (_ reports.Run, err 
 // prepare measures the links, sizes and starts the workers (unless burst) and opens and
 // warms the load's target.
 func (e *execution) prepare(ctx context.Context) (target, error) {
-	links, err := e.st.MeasureLinks(ctx, LinkSamples)
+	links, err := e.st.MeasureLinks(ctx, e.p.LinkSamples)
 	e.out.Links = links
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)

@@ -212,6 +212,8 @@ var settingsTable = []Setting{
 			}
 			return ""
 		}},
+	intSetting("link_samples", "5", "round trips that measure each link before the load (the median is reported)",
+		func(c *RunConfig) *int { return &c.LinkSamples }, 1, 1000, ""),
 }
 
 func init() {
