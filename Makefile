@@ -28,7 +28,7 @@ vet:
 # itself has data races (Stats.Connections, closed) that the detector reports on any run.
 test: setup vet
 	$(GO) test -count=1 -timeout 8m ./...
-	$(GO) test -count=1 -race ./netem ./reports
+	$(GO) test -count=1 -race ./netem ./reports ./recording
 
 test-short: setup
 	$(GO) test -count=1 -short ./...
