@@ -18,14 +18,13 @@ func model(p Plan, accepted int, measured time.Duration) reports.Model {
 	if accepted == 0 {
 		return m
 	}
-	calls := math.Ceil(float64(accepted) / float64(p.Batch))
 	var floor time.Duration
 	if p.OpenLoop() {
+		calls := math.Ceil(float64(accepted) / float64(p.Batch))
 		interval := float64(time.Second) * float64(p.Batch) / p.Rate
 		floor = time.Duration((calls-1)*interval) + minRTT
 	} else {
-		perClient := math.Ceil(calls / float64(p.Concurrency))
-		floor = time.Duration(perClient) * minRTT
+		floor = EnqueueFloor(accepted, p.Batch, p.Concurrency, minRTT)
 	}
 	m.NetworkFloorS = floor.Seconds()
 	if minRTT > 0 {
@@ -45,13 +44,35 @@ func model(p Plan, accepted int, measured time.Duration) reports.Model {
 // workerModel adds the worker side of the floor: with sync ACKs a job costs a slot two
 // round trips, with pipelined ones one.
 func workerModel(m *reports.Model, p Plan) {
-	m.WorkerRoundTripsPerJob = 2
-	if p.Ack == system.AckPipelined {
-		m.WorkerRoundTripsPerJob = 1
+	m.WorkerRoundTripsPerJob = WorkerRoundTrips(p.Ack)
+	m.WorkerFloorJobsPerS = WorkerFloor(p.WorkerConcurrency, p.Ack, p.workerLink().RTT)
+}
+
+// EnqueueFloor is the least time a closed loop of clients takes to enqueue jobs in
+// batches over round trips of rtt: each client makes ceil(calls/clients) calls in
+// sequence, each at least one round trip. The model of every run, and of diagnose's
+// findings.
+func EnqueueFloor(jobs, batch, clients int, rtt time.Duration) time.Duration {
+	calls := math.Ceil(float64(jobs) / float64(max(batch, 1)))
+	return time.Duration(math.Ceil(calls/float64(max(clients, 1)))) * rtt
+}
+
+// WorkerFloor is the most jobs per second slots can complete at a worker-faktory round
+// trip of rtt: a slot spends two round trips on a job with sync ACKs (FETCH, ACK), one
+// with pipelined ACKs. 0 when rtt or slots is 0 (no network bound).
+func WorkerFloor(slots int, ack string, rtt time.Duration) float64 {
+	if rtt <= 0 || slots <= 0 {
+		return 0
 	}
-	if rtt := p.workerLink().RTT; rtt > 0 && p.WorkerConcurrency > 0 {
-		m.WorkerFloorJobsPerS = float64(p.WorkerConcurrency) / (m.WorkerRoundTripsPerJob * rtt.Seconds())
+	return float64(slots) / (WorkerRoundTrips(ack) * rtt.Seconds())
+}
+
+// WorkerRoundTrips is the round trips a slot spends per job with ACK mode ack.
+func WorkerRoundTrips(ack string) float64 {
+	if ack == system.AckPipelined {
+		return 1
 	}
+	return 2
 }
 
 // ResultConfig is the configuration as result.json records it: the fields reports read,
