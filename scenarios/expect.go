@@ -24,95 +24,23 @@ import (
 // A relative one pairs each run on the left with the run on the right that has the same
 // settings apart from those the two sides name.
 
-// metric is a figure read from one measured run.
+// metric is a metric of the catalogue (reports.Metrics) as an operand holds it. unit and
+// callCost repeat its Unit and CallCost for the estimates, which read them by these names.
 type metric struct {
-	name    string
-	unit    string // ms, s, jobs/s, B, "" (a count or a fraction)
-	arg     string // what the bare argument names: "point" or "link"; "" takes none
-	counter bool   // a count of jobs: an absolute check holds in every repetition
-	// callCost: the figure follows from what one enqueue call costs (RTT + local work),
-	// so an estimate of it is explained by that cost.
+	*reports.Metric
+	unit     string
 	callCost bool
-	doc      string
-	get      func(r *reports.Run, arg string) (float64, bool)
 }
 
-var metrics = []metric{
-	{name: "throughput", unit: "jobs/s", callCost: true, doc: "enqueue throughput (accepted jobs per second of the enqueue phase)",
-		get: func(r *reports.Run, _ string) (float64, bool) {
-			return r.Throughput.EnqueueJobsPerS, r.Jobs.Accepted > 0
-		}},
-	{name: "completed_throughput", unit: "jobs/s", doc: "completed jobs per second, first call to last completion",
-		get: func(r *reports.Run, _ string) (float64, bool) {
-			return r.Throughput.CompletedJobsPerS, r.Jobs.Completed > 0
-		}},
-	{name: "drain_throughput", unit: "jobs/s", doc: "burst runs: the workers' drain rate",
-		get: func(r *reports.Run, _ string) (float64, bool) {
-			return r.Throughput.DrainJobsPerS, r.Throughput.DrainJobsPerS > 0
-		}},
-	pctMetric("min", func(p reports.Percentiles) float64 { return p.Min }),
-	pctMetric("mean", func(p reports.Percentiles) float64 { return p.Mean }),
-	pctMetric("p50", func(p reports.Percentiles) float64 { return p.P50 }),
-	pctMetric("p90", func(p reports.Percentiles) float64 { return p.P90 }),
-	pctMetric("p99", func(p reports.Percentiles) float64 { return p.P99 }),
-	pctMetric("p999", func(p reports.Percentiles) float64 { return p.P999 }),
-	pctMetric("max", func(p reports.Percentiles) float64 { return p.Max }),
-	countMetric("requested", func(j reports.Jobs) int { return j.Requested }),
-	countMetric("accepted", func(j reports.Jobs) int { return j.Accepted }),
-	countMetric("completed", func(j reports.Jobs) int { return j.Completed }),
-	countMetric("failed", func(j reports.Jobs) int { return j.Failed }),
-	countMetric("pending", func(j reports.Jobs) int { return j.Pending }),
-	countMetric("lost", func(j reports.Jobs) int { return j.Lost }),
-	countMetric("duplicated", func(j reports.Jobs) int { return j.Duplicated }),
-	countMetric("errors", func(j reports.Jobs) int { return j.Errors }),
-	{name: "efficiency", callCost: true, doc: "network floor / measured enqueue time (1 = the network is the only cost)",
-		get: func(r *reports.Run, _ string) (float64, bool) { return r.Model.Efficiency, r.Model.Efficiency > 0 }},
-	{name: "enqueue_duration", unit: "s", callCost: true, doc: "first call to last answer",
-		get: func(r *reports.Run, _ string) (float64, bool) { return r.DurationS.Enqueue, r.Jobs.Accepted > 0 }},
-	{name: "total_duration", unit: "s", doc: "first call to last completion",
-		get: func(r *reports.Run, _ string) (float64, bool) { return r.DurationS.Total, r.Jobs.Accepted > 0 }},
-	{name: "link_rtt", unit: "ms", arg: "link", doc: "a link's measured RTT, e.g. link_rtt(client-api)",
-		get: func(r *reports.Run, link string) (float64, bool) {
-			for _, l := range r.Links {
-				if l.Name == link {
-					return l.MeasuredRTTMS, true
-				}
-			}
-			return 0, false
-		}},
-	{name: "bytes_per_job", unit: "B", arg: "link", doc: "bytes both ways on a link per accepted job, e.g. bytes_per_job(client-api)",
-		get: func(r *reports.Run, link string) (float64, bool) {
-			for _, l := range r.Links {
-				if l.Name == link && r.Jobs.Accepted > 0 {
-					return float64(l.BytesUp+l.BytesDown) / float64(r.Jobs.Accepted), true
-				}
-			}
-			return 0, false
-		}},
-}
-
-func pctMetric(name string, f func(reports.Percentiles) float64) metric {
-	return metric{name: name, unit: "ms", arg: "point", doc: name + " latency of a timing point, e.g. " + name + "(enqueue)",
-		get: func(r *reports.Run, point string) (float64, bool) {
-			p, ok := r.LatencyMS[point]
-			return f(p), ok && p.Count > 0
-		}}
-}
-
-func countMetric(name string, f func(reports.Jobs) int) metric {
-	return metric{name: name, counter: true, doc: "jobs " + name + " (checked in every repetition)",
-		get: func(r *reports.Run, _ string) (float64, bool) { return float64(f(r.Jobs)), true }}
-}
-
-func metricNames() []string {
-	out := make([]string, len(metrics))
-	for i, m := range metrics {
-		out[i] = m.name
+func lookupMetric(name string) (metric, error) {
+	m, err := reports.LookupMetric(name)
+	if err != nil {
+		return metric{}, err
 	}
-	return out
+	return metric{m, m.Unit, m.CallCost}, nil
 }
 
-var points = []string{reports.PointEnqueue, reports.PointPickup, reports.PointEndToEnd, reports.PointService}
+var points = reports.TimingPoints
 
 // operand is a metric over the runs its selectors pick, or a ratio of two operands.
 type operand struct {
@@ -183,7 +111,7 @@ func ParseExpectation(text string) (*Expectation, error) {
 	}
 	e.op = p.next()
 	if !slices.Contains(ops, e.op) {
-		return nil, fmt.Errorf("expected a comparison (%s) after %s, got %q", strings.Join(ops, " "), e.left.m.name, e.op)
+		return nil, fmt.Errorf("expected a comparison (%s) after %s, got %q", strings.Join(ops, " "), e.left.m.Name, e.op)
 	}
 	// Right side: a quantity, or FACTOR x OPERAND.
 	tok := p.next()
@@ -212,17 +140,17 @@ func ParseExpectation(text string) (*Expectation, error) {
 		if r.denom != nil {
 			return nil, errRatioRelative // Check would compare against its numerator alone
 		}
-		if r.m.unit != e.left.m.unit && r.denom == nil && e.left.denom == nil {
-			return nil, fmt.Errorf("%s (%s) and %s (%s) are not in the same unit", e.left.m.name, unitName(e.left.m.unit), r.m.name, unitName(r.m.unit))
+		if r.m.Unit != e.left.m.Unit && r.denom == nil && e.left.denom == nil {
+			return nil, fmt.Errorf("%s (%s) and %s (%s) are not in the same unit", e.left.m.Name, unitName(e.left.m.Unit), r.m.Name, unitName(r.m.Unit))
 		}
 		e.right = &r
 	} else {
-		unitOf := e.left.m.unit
+		unitOf := e.left.m.Unit
 		if e.left.denom != nil {
 			unitOf = ""
 		}
 		if e.value, err = quantity(tok, unitOf); err != nil {
-			return nil, fmt.Errorf("%s %s %s: %w", e.left.m.name, e.op, tok, err)
+			return nil, fmt.Errorf("%s %s %s: %w", e.left.m.Name, e.op, tok, err)
 		}
 	}
 	if p.peek() == "where" {
@@ -258,12 +186,12 @@ func (p *parser) next() string {
 }
 
 func (p *parser) operand() (operand, error) {
-	name := p.next()
-	i := slices.IndexFunc(metrics, func(m metric) bool { return m.name == name })
-	if i < 0 {
-		return operand{}, fmt.Errorf("unknown metric %q; metrics: %s", name, strings.Join(metricNames(), ", "))
+	m, err := lookupMetric(p.next())
+	if err != nil {
+		return operand{}, err
 	}
-	o := operand{m: metrics[i], sel: map[string]string{}}
+	name := m.Name // an alias reads as its metric's one name from here on
+	o := operand{m: m, sel: map[string]string{}}
 	if p.peek() == "(" {
 		p.next()
 		for {
@@ -291,9 +219,9 @@ func (p *parser) operand() (operand, error) {
 		}
 	}
 	switch {
-	case o.m.arg == "point" && o.arg == "":
+	case o.m.Arg == reports.ArgPoint && o.arg == "":
 		return o, fmt.Errorf("%s needs a timing point, e.g. %s(enqueue); points: %s", name, name, strings.Join(points, ", "))
-	case o.m.arg == "link" && o.arg == "":
+	case o.m.Arg == reports.ArgLink && o.arg == "":
 		return o, fmt.Errorf("%s needs a link, e.g. %s(client-api); links: %s", name, name, strings.Join(netem.LinkNames, ", "))
 	}
 	if p.peek() == "/" {
@@ -308,17 +236,17 @@ func (p *parser) operand() (operand, error) {
 }
 
 func (o *operand) setArg(tok string) error {
-	switch o.m.arg {
-	case "point":
+	switch o.m.Arg {
+	case reports.ArgPoint:
 		if !slices.Contains(points, tok) {
-			return fmt.Errorf("%s(%s): unknown timing point; points: %s", o.m.name, tok, strings.Join(points, ", "))
+			return fmt.Errorf("%s(%s): unknown timing point; points: %s", o.m.Name, tok, strings.Join(points, ", "))
 		}
-	case "link":
+	case reports.ArgLink:
 		if !slices.Contains(netem.LinkNames, tok) {
-			return fmt.Errorf("%s(%s): unknown link; links: %s", o.m.name, tok, strings.Join(netem.LinkNames, ", "))
+			return fmt.Errorf("%s(%s): unknown link; links: %s", o.m.Name, tok, strings.Join(netem.LinkNames, ", "))
 		}
 	default:
-		return fmt.Errorf("%s(%s): %s takes only KEY=VALUE selectors, e.g. %s(batch=100)", o.m.name, tok, o.m.name, o.m.name)
+		return fmt.Errorf("%s(%s): %s takes only KEY=VALUE selectors, e.g. %s(batch=100)", o.m.Name, tok, o.m.Name, o.m.Name)
 	}
 	o.arg = tok
 	return nil
@@ -485,7 +413,7 @@ func (g *group) matches(sel ...map[string]string) bool {
 func (o *operand) value(g *group) (float64, bool) {
 	var vs []float64
 	for _, r := range g.runs {
-		if v, ok := o.m.get(r, o.arg); ok {
+		if v, ok := o.m.Get(r, o.arg); ok {
 			vs = append(vs, v)
 		}
 	}
@@ -514,13 +442,13 @@ func (o *operand) eval(groups []*group, where map[string]string) (float64, strin
 			names = append(names, g.name)
 		}
 		if len(picked) == 0 {
-			return 0, "", fmt.Errorf("%s: no measured run matches %s", o.m.name, selString(o.sel, where))
+			return 0, "", fmt.Errorf("%s: no measured run matches %s", o.m.Name, selString(o.sel, where))
 		}
-		return 0, "", fmt.Errorf("%s: %d runs match %s (%s); add selectors to pick one", o.m.name, len(picked), selString(o.sel, where), strings.Join(names, "; "))
+		return 0, "", fmt.Errorf("%s: %d runs match %s (%s); add selectors to pick one", o.m.Name, len(picked), selString(o.sel, where), strings.Join(names, "; "))
 	}
 	v, ok := o.value(picked[0])
 	if !ok {
-		return 0, "", fmt.Errorf("%s: run %q has no such measurement", o.m.name, picked[0].name)
+		return 0, "", fmt.Errorf("%s: run %q has no such measurement", o.m.Name, picked[0].name)
 	}
 	if o.denom == nil {
 		return v, picked[0].name, nil
@@ -530,7 +458,7 @@ func (o *operand) eval(groups []*group, where map[string]string) (float64, strin
 		return 0, "", err
 	}
 	if d == 0 {
-		return 0, "", fmt.Errorf("%s of %q is 0: no ratio", o.denom.m.name, dname)
+		return 0, "", fmt.Errorf("%s of %q is 0: no ratio", o.denom.m.Name, dname)
 	}
 	return v / d, picked[0].name + " / " + dname, nil
 }
@@ -599,16 +527,16 @@ func (e *Expectation) Check(runs []reports.Run) reports.Expectation {
 		}
 		lv, ok := e.left.value(g)
 		if !ok {
-			return fail(fmt.Errorf("run %q has no %s measurement", g.name, e.left.m.name))
+			return fail(fmt.Errorf("run %q has no %s measurement", g.name, e.left.m.Name))
 		}
-		c := reports.Check{Run: g.name, Value: lv, Unit: e.left.m.unit}
+		c := reports.Check{Run: g.name, Value: lv, Unit: e.left.m.Unit}
 		switch {
-		case e.right == nil && e.left.m.counter && len(g.runs) > 1:
+		case e.right == nil && e.left.m.Counter && len(g.runs) > 1:
 			// Counts must hold in every repetition (one lost job in five runs is
 			// not a median of zero): the check shows the worst.
 			c.Pass = true
 			for _, r := range g.runs {
-				v, _ := e.left.m.get(r, e.left.arg)
+				v, _ := e.left.m.Get(r, e.left.arg)
 				ok := compare(v, e.op, e.value)
 				if !ok && c.Pass || ok == c.Pass && worse(e.op, v, c.Value) || r == g.runs[0] {
 					c.Value = v
@@ -624,7 +552,7 @@ func (e *Expectation) Check(runs []reports.Run) reports.Expectation {
 			}
 			rv, ok := e.right.value(h)
 			if !ok || rv == 0 {
-				return fail(fmt.Errorf("run %q has no usable %s measurement", h.name, e.right.m.name))
+				return fail(fmt.Errorf("run %q has no usable %s measurement", h.name, e.right.m.Name))
 			}
 			c.Pass = compare(lv, e.op, e.factor*rv)
 			c.Run, c.Value, c.Unit = g.name+" vs "+h.name, lv/rv, "x"
@@ -693,4 +621,4 @@ func partner(groups []*group, g *group, e *Expectation) (*group, error) {
 }
 
 // MetricNames lists the metrics expectations and estimates accept.
-func MetricNames() []string { return metricNames() }
+func MetricNames() []string { return reports.MetricNames() }

@@ -38,6 +38,9 @@ func TestParseExpectationValid(t *testing.T) {
 		{"p50(pickup) > 250us", want{metric: "p50", arg: "pickup", op: ">", value: 0.25}},
 		{"max(end_to_end) < 2m", want{metric: "max", arg: "end_to_end", op: "<", value: 120000}},
 		{"p999(enqueue_service) < 1s", want{metric: "p999", arg: "enqueue_service", op: "<", value: 1000}},
+		// p99.9 is compare's older spelling of p999: an alias.
+		{"p99.9(enqueue) < 1s", want{metric: "p999", arg: "enqueue", op: "<", value: 1000}},
+		{"p99.9(enqueue) <= 3x p50(enqueue)", want{metric: "p999", arg: "enqueue", op: "<=", factor: 3, right: "p50"}},
 		{"mean(enqueue, rtt=0.1s) <= 105ms", want{metric: "mean", arg: "enqueue", sel: map[string]string{"rtt": "100ms"}, op: "<=", value: 105}},
 		{"p50(rtt=100ms, enqueue, batch=1) < 1s", want{metric: "p50", arg: "enqueue", sel: map[string]string{"rtt": "100ms", "batch": "1"}, op: "<", value: 1000}},
 		{"enqueue_duration < 2s", want{metric: "enqueue_duration", op: "<", value: 2}},
@@ -84,8 +87,8 @@ func TestParseExpectationValid(t *testing.T) {
 			if e.Text != strings.TrimSpace(tt.text) {
 				t.Errorf("text %q", e.Text)
 			}
-			if e.left.m.name != w.metric || e.left.arg != w.arg || e.op != w.op {
-				t.Errorf("left %s(%s) op %q, want %s(%s) %q", e.left.m.name, e.left.arg, e.op, w.metric, w.arg, w.op)
+			if e.left.m.Name != w.metric || e.left.arg != w.arg || e.op != w.op {
+				t.Errorf("left %s(%s) op %q, want %s(%s) %q", e.left.m.Name, e.left.arg, e.op, w.metric, w.arg, w.op)
 			}
 			if !maps.Equal(e.left.sel, w.sel) && len(e.left.sel)+len(w.sel) > 0 {
 				t.Errorf("selectors %v, want %v", e.left.sel, w.sel)
@@ -94,7 +97,7 @@ func TestParseExpectationValid(t *testing.T) {
 				t.Errorf("where %v, want %v", e.where, w.where)
 			}
 			if w.factor > 0 {
-				if e.right == nil || e.factor != w.factor || e.right.m.name != w.right {
+				if e.right == nil || e.factor != w.factor || e.right.m.Name != w.right {
 					t.Fatalf("relative: right %+v factor %g, want %gx %s", e.right, e.factor, w.factor, w.right)
 				}
 				if !maps.Equal(e.right.sel, w.rightSel) && len(e.right.sel)+len(w.rightSel) > 0 {
@@ -110,8 +113,8 @@ func TestParseExpectationValid(t *testing.T) {
 			}
 			switch {
 			case w.denom == "" && e.left.denom != nil:
-				t.Errorf("unexpected ratio over %s", e.left.denom.m.name)
-			case w.denom != "" && (e.left.denom == nil || e.left.denom.m.name != w.denom):
+				t.Errorf("unexpected ratio over %s", e.left.denom.m.Name)
+			case w.denom != "" && (e.left.denom == nil || e.left.denom.m.Name != w.denom):
 				t.Errorf("denominator %+v, want %s", e.left.denom, w.denom)
 			case w.denom != "" && len(w.denomSel) > 0 && !maps.Equal(e.left.denom.sel, w.denomSel):
 				t.Errorf("denominator selectors %v, want %v", e.left.denom.sel, w.denomSel)
@@ -129,6 +132,7 @@ func TestParseExpectationErrors(t *testing.T) {
 		{"", []string{`unknown metric ""`}},
 		{"p99 < 150ms", []string{"p99 needs a timing point, e.g. p99(enqueue)", "points: enqueue, pickup, end_to_end, enqueue_service"}},
 		{"p99(rtt=1ms) < 150ms", []string{"p99 needs a timing point"}},
+		{"p99.9 < 150ms", []string{"p999 needs a timing point, e.g. p999(enqueue)"}},
 		{"p99(queue) < 150ms", []string{"p99(queue): unknown timing point", "points: enqueue, pickup"}},
 		{"link_rtt < 5ms", []string{"link_rtt needs a link", "links: " + strings.Join(netem.LinkNames, ", ")}},
 		{"link_rtt(moon) < 5ms", []string{"link_rtt(moon): unknown link"}},
