@@ -2,11 +2,14 @@ package reports
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/perf/benchmath"
 )
@@ -17,61 +20,86 @@ import (
 // change, a verdict, and — when both sides have repetitions — whether the change is
 // significant (Mann-Whitney U test, as benchstat does) with a confidence interval.
 
-// compareMetric is a figure compared between results.
-type compareMetric struct {
-	Name         string
-	Unit         string
-	HigherBetter bool
-	// Count: a job count, taken as the worst repetition (one repetition that lost jobs
-	// is not outvoted by four that did not) and compared without a significance test.
-	Count bool
-	get   func(r *Run) (float64, bool)
+// figure is a metric at a timing point (p99(enqueue)) or alone (lost): a row of compare.
+// A threshold may also name a point alone (m nil): its every row.
+type figure struct {
+	m     *Metric
+	point string
 }
 
-func countMetric(name string, f func(Jobs) int) compareMetric {
-	return compareMetric{Name: name, Count: true, get: func(r *Run) (float64, bool) { return float64(f(r.Jobs)), true }}
+func (f figure) name() string {
+	switch {
+	case f.m == nil:
+		return f.point
+	case f.point == "":
+		return f.m.Name
+	}
+	return f.m.Name + "(" + f.point + ")"
 }
 
-func latencyMetric(point, pct string, f func(Percentiles) float64) compareMetric {
-	return compareMetric{Name: point + " " + pct, Unit: "ms", get: func(r *Run) (float64, bool) {
-		p, ok := r.LatencyMS[point]
-		return f(p), ok && p.Count > 0
-	}}
+// compared are the figures compare reports, in order. Pending appearing is a regression
+// too: the candidate did not drain its backlog, and its end-to-end percentiles leave out
+// the jobs that waited longest.
+var compared = []figure{
+	{m: metric("throughput")}, {m: metric("completed_throughput")},
+	{metric("p50"), PointEnqueue}, {metric("p99"), PointEnqueue}, {metric("p999"), PointEnqueue},
+	{metric("p50"), PointPickup}, {metric("p99"), PointPickup}, {metric("p999"), PointPickup},
+	{metric("p50"), PointEndToEnd}, {metric("p99"), PointEndToEnd}, {metric("p999"), PointEndToEnd},
+	{m: metric("lost")}, {m: metric("pending")}, {m: metric("failed")}, {m: metric("errors")}, {m: metric("duplicated")},
 }
 
-// CompareMetrics are the metrics compare reports, in order.
-var CompareMetrics = []compareMetric{
-	{Name: "throughput", Unit: "jobs/s", HigherBetter: true, get: func(r *Run) (float64, bool) {
-		return r.Throughput.EnqueueJobsPerS, r.Jobs.Accepted > 0
-	}},
-	{Name: "completed throughput", Unit: "jobs/s", HigherBetter: true, get: func(r *Run) (float64, bool) {
-		return r.Throughput.CompletedJobsPerS, r.Jobs.Completed > 0
-	}},
-	latencyMetric(PointEnqueue, "p50", func(p Percentiles) float64 { return p.P50 }),
-	latencyMetric(PointEnqueue, "p99", func(p Percentiles) float64 { return p.P99 }),
-	latencyMetric(PointEnqueue, "p99.9", func(p Percentiles) float64 { return p.P999 }),
-	latencyMetric(PointPickup, "p50", func(p Percentiles) float64 { return p.P50 }),
-	latencyMetric(PointPickup, "p99", func(p Percentiles) float64 { return p.P99 }),
-	latencyMetric(PointPickup, "p99.9", func(p Percentiles) float64 { return p.P999 }),
-	latencyMetric(PointEndToEnd, "p50", func(p Percentiles) float64 { return p.P50 }),
-	latencyMetric(PointEndToEnd, "p99", func(p Percentiles) float64 { return p.P99 }),
-	latencyMetric(PointEndToEnd, "p99.9", func(p Percentiles) float64 { return p.P999 }),
-	countMetric("lost", func(j Jobs) int { return j.Lost }),
-	// Pending appearing is a regression too: the candidate did not drain its backlog, and
-	// its end-to-end percentiles leave out the jobs that waited longest.
-	countMetric("pending", func(j Jobs) int { return j.Pending }),
-	countMetric("failed", func(j Jobs) int { return j.Failed }),
-	countMetric("errors", func(j Jobs) int { return j.Errors }),
-	countMetric("duplicated", func(j Jobs) int { return j.Duplicated }),
+func metric(name string) *Metric {
+	m, err := LookupMetric(name)
+	if err != nil {
+		panic(err) // compare's own list names a metric the catalogue lacks
+	}
+	return m
 }
 
-// CompareMetricNames lists the metric names thresholds may name.
+// CompareMetricNames lists the figures compare reports, as thresholds name them.
 func CompareMetricNames() []string {
 	var out []string
-	for _, m := range CompareMetrics {
-		out = append(out, m.Name)
+	for _, f := range compared {
+		out = append(out, f.name())
 	}
 	return out
+}
+
+// thresholdNames maps each name a threshold may use to what it names: a figure, in its
+// one spelling, its metric's aliases, or compare's older POINT METRIC with a blank, _, .
+// or - between them ("enqueue p99", "enqueue_p99.9"); or a timing point alone.
+var thresholdNames = func() map[string]figure {
+	out := map[string]figure{}
+	for _, f := range compared {
+		for _, n := range append([]string{f.m.Name}, f.m.Aliases...) {
+			if f.point == "" {
+				first, _, _ := strings.Cut(n, " ") // "completed", as "completed throughput" began
+				out[n], out[first] = f, f
+				continue
+			}
+			out[n+"("+f.point+")"], out[f.point] = f, figure{point: f.point}
+			for _, sep := range " _.-" {
+				out[f.point+string(sep)+n] = f
+			}
+		}
+	}
+	return out
+}()
+
+// thresholdOf is what a threshold names; its error lists the names.
+func thresholdOf(name string) (figure, error) {
+	if f, ok := thresholdNames[strings.TrimSpace(name)]; ok {
+		return f, nil
+	}
+	why := "compare reports no such figure"
+	if m, err := LookupMetric(strings.TrimSpace(name)); err == nil && m.Arg == ArgPoint {
+		why = fmt.Sprintf("%s needs a timing point, e.g. %s(enqueue)", m.Name, m.Name)
+	}
+	return figure{}, thresholdHelp(why)
+}
+
+func thresholdHelp(why string) error {
+	return fmt.Errorf("%s; metrics: %s (or a timing point alone: enqueue, pickup, end_to_end)", why, strings.Join(CompareMetricNames(), ", "))
 }
 
 // CompareOptions set what counts as a regression.
@@ -79,8 +107,9 @@ type CompareOptions struct {
 	// MaxRegression is the largest change for the worse, as a fraction (0.10 = 10%), that
 	// is not a regression; 0 means any significant change for the worse is one.
 	MaxRegression float64
-	// Thresholds override MaxRegression per metric name ("enqueue p99": 0.2). A timing
-	// point alone names its percentiles: "enqueue" covers enqueue p50, p99 and p99.9.
+	// Thresholds override MaxRegression per figure ("p99(enqueue)": 0.2), in any
+	// spelling ParseThreshold accepts. A timing point alone names its percentiles:
+	// "enqueue" covers p50, p99 and p999 at enqueue.
 	Thresholds map[string]float64
 	// Alpha is the significance level with repetitions (default 0.05).
 	Alpha float64
@@ -92,21 +121,104 @@ type CompareOptions struct {
 	PairInOrder bool
 }
 
-// thresholdCovers reports whether a threshold name applies to a metric: the metric's
-// name, or its first word ("enqueue" for "enqueue p99"; "pickup p99" is not "pickup p99.9").
-func thresholdCovers(name, metric string) bool {
-	return name != "" && (metric == name || strings.HasPrefix(metric, name+" "))
+// limit is a figure's regression limit: its own threshold, else its point's, else
+// MaxRegression.
+func (o CompareOptions) limit(f figure, ths map[figure]float64) float64 {
+	for _, t := range []figure{f, {point: f.point}} {
+		if v, ok := ths[t]; ok {
+			return v
+		}
+	}
+	return o.MaxRegression
+}
+
+// OptionError is a compare option that does not parse, or a threshold that names no
+// figure compare reports.
+type OptionError struct {
+	Option string // its flag: "threshold"
+	Value  string // as written
+	Err    error  // what is wrong, and what is accepted
+}
+
+func (e *OptionError) Error() string { return fmt.Sprintf("--%s %q: %v", e.Option, e.Value, e.Err) }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// ParseThreshold reads "METRIC=LIMIT", e.g. "p99(enqueue)=20%" (or compare's older
+// "enqueue p99=20%"), into the figure's one name and its limit; an error is an *OptionError.
+func ParseThreshold(s string) (string, float64, error) {
+	name, limit, ok := strings.Cut(s, "=")
+	t, err := thresholdOf(name)
+	var v float64
+	switch {
+	case !ok || name == "":
+		err = thresholdHelp(`accepted form is METRIC=LIMIT, e.g. "p99(enqueue)=20%"`)
+	case err == nil:
+		v, err = parseFraction(limit)
+	}
+	if err != nil {
+		return "", 0, &OptionError{"threshold", s, err}
+	}
+	return t.name(), v, nil
+}
+
+// parseFraction reads "10%" or "0.1" as 0.1.
+func parseFraction(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	if pct {
+		v /= 100
+	}
+	if err != nil || v < 0 || v != v {
+		return 0, errors.New("accepted is a percentage or a fraction of 0 or more, e.g. 10% or 0.1")
+	}
+	if !pct && v > 1 {
+		return 0, fmt.Errorf("a fraction above 1 is over 100%%; write the percentage with its sign, e.g. %s%%", t)
+	}
+	return v, nil
+}
+
+// CompareFlags are compare's options as written on its command line.
+type CompareFlags struct {
+	MaxRegression string   // "10%" or "0.1"
+	Thresholds    []string // METRIC=LIMIT; of two for one figure, the last holds
+	MinDelta      string   // a duration, e.g. "500us"
+	Alpha         float64
+}
+
+// Options parses the flags; the error joins one *OptionError per flag that does not.
+func (f CompareFlags) Options() (CompareOptions, error) {
+	opt := CompareOptions{Alpha: f.Alpha, Thresholds: map[string]float64{}}
+	var errs []error
+	var err error
+	if opt.MaxRegression, err = parseFraction(f.MaxRegression); err != nil {
+		errs = append(errs, &OptionError{"max-regression", f.MaxRegression, err})
+	}
+	d, err := time.ParseDuration(f.MinDelta)
+	if opt.MinDeltaMS = float64(d) / 1e6; err != nil || d < 0 {
+		errs = append(errs, &OptionError{"min-delta", f.MinDelta, errors.New("accepted is a duration, e.g. 500us or 2ms")})
+	}
+	for _, t := range f.Thresholds {
+		name, v, err := ParseThreshold(t)
+		errs = append(errs, err)
+		opt.Thresholds[name] = v
+	}
+	delete(opt.Thresholds, "") // those that did not parse
+	if f.Alpha <= 0 || f.Alpha >= 1 {
+		errs = append(errs, &OptionError{"alpha", fmt.Sprint(f.Alpha), errors.New("accepted is a significance level between 0 and 1, e.g. 0.05")})
+	}
+	return opt, errors.Join(errs...)
 }
 
 // Verdicts.
 const (
-	VerdictBetter        = "better"
-	VerdictWorse         = "worse"
-	VerdictRegression    = "regression"
-	VerdictSame          = "no change"
-	VerdictNotSignficant = "no significant change"
-	VerdictMissing       = "not measured"
-	VerdictBelowMinDelta = "below --min-delta"
+	VerdictBetter         = "better"
+	VerdictWorse          = "worse"
+	VerdictRegression     = "regression"
+	VerdictSame           = "no change"
+	VerdictNotSignificant = "no significant change"
+	VerdictMissing        = "not measured"
+	VerdictBelowMinDelta  = "below --min-delta"
 )
 
 // MetricDelta is one metric of one run, base against candidate.
@@ -150,10 +262,16 @@ func Compare(base, cand *Result, baseName, candName string, opt CompareOptions) 
 	if opt.Alpha == 0 {
 		opt.Alpha = 0.05
 	}
-	for name := range opt.Thresholds {
-		if !slices.ContainsFunc(CompareMetrics, func(m compareMetric) bool { return thresholdCovers(name, m.Name) }) {
-			return nil, fmt.Errorf("threshold for %q: no such metric; metrics: %s (or a timing point alone: enqueue, pickup, end_to_end)", name, strings.Join(CompareMetricNames(), ", "))
+	ths := map[figure]float64{}
+	for name, v := range opt.Thresholds {
+		t, err := thresholdOf(name)
+		if _, dup := ths[t]; dup && err == nil {
+			err = errors.New("given twice, in two spellings")
 		}
+		if err != nil {
+			return nil, &OptionError{"threshold", name, err}
+		}
+		ths[t] = v
 	}
 	c := &Comparison{Base: baseName, Candidate: candName, Alpha: opt.Alpha}
 	bg, cg := runGroups(base.Runs), runGroups(cand.Runs)
@@ -198,8 +316,8 @@ func Compare(base, cand *Result, baseName, candName string, opt CompareOptions) 
 				}
 			}
 		}
-		for _, m := range CompareMetrics {
-			d := compareOne(b, other, m, opt)
+		for _, f := range compared {
+			d := compareOne(b, other, f, opt, opt.limit(f, ths))
 			d.Run = label
 			c.Deltas = append(c.Deltas, d)
 		}
@@ -218,6 +336,28 @@ func Compare(base, cand *Result, baseName, candName string, opt CompareOptions) 
 		}
 	}
 	return c, nil
+}
+
+// GateError is a comparison that fails: regressions beyond the limit, or base runs
+// the candidate lacks.
+type GateError struct{ Reasons []string }
+
+func (e *GateError) Error() string { return strings.Join(e.Reasons, "; ") }
+
+// Gate is the comparison's verdict: nil when it passes, else a *GateError. allowMissing
+// passes base runs the candidate lacks.
+func (c *Comparison) Gate(allowMissing bool) error {
+	var fails []string
+	if c.Regressions > 0 {
+		fails = append(fails, fmt.Sprintf("%d regressions beyond the limit", c.Regressions))
+	}
+	if c.Missing > 0 && !allowMissing {
+		fails = append(fails, fmt.Sprintf("%d runs of %s missing from %s (--allow-missing to accept)", c.Missing, c.Base, c.Candidate))
+	}
+	if len(fails) == 0 {
+		return nil
+	}
+	return &GateError{fails}
 }
 
 type runGroup struct {
@@ -261,19 +401,10 @@ func configKey(r *Run) string {
 	return string(b)
 }
 
-func (o CompareOptions) limit(metric string) float64 {
-	best, lim := -1, o.MaxRegression
-	for name, v := range o.Thresholds {
-		if thresholdCovers(name, metric) && len(name) > best {
-			best, lim = len(name), v
-		}
-	}
-	return lim
-}
-
-func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta {
-	d := MetricDelta{Run: b.name, Metric: m.Name, Unit: m.Unit, Limit: opt.limit(m.Name)}
-	bv, cv := values(b, m), values(c, m)
+func compareOne(b, c *runGroup, f figure, opt CompareOptions, limit float64) MetricDelta {
+	m := f.m
+	d := MetricDelta{Run: b.name, Metric: f.name(), Unit: m.Unit, Limit: limit}
+	bv, cv := values(b, f), values(c, f)
 	d.BaseN, d.CandN = len(bv), len(cv)
 	switch {
 	case len(bv) == 0:
@@ -285,8 +416,12 @@ func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta
 		d.Verdict, d.Note = VerdictRegression, "the candidate did not measure it"
 		return d
 	}
-	if m.Count {
-		d.Base, d.Cand = slices.Max(bv), slices.Max(cv)
+	if m.Counter {
+		worst := slices.Max[[]float64]
+		if m.HigherBetter {
+			worst = slices.Min[[]float64]
+		}
+		d.Base, d.Cand = worst(bv), worst(cv)
 	} else {
 		th := &benchmath.Thresholds{CompareAlpha: opt.Alpha}
 		bsum := benchmath.AssumeNothing.Summary(benchmath.NewSample(bv, th), 0.95)
@@ -313,7 +448,7 @@ func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta
 	case m.Unit == "ms" && math.Abs(d.Cand-d.Base) < opt.MinDeltaMS:
 		d.Verdict = VerdictBelowMinDelta
 		return d
-	case m.Count:
+	case m.Counter:
 		// Counts are exact: no test; the worst repetition decides.
 	case len(bv) > 1 && len(cv) > 1:
 		th := &benchmath.Thresholds{CompareAlpha: opt.Alpha}
@@ -324,7 +459,7 @@ func compareOne(b, c *runGroup, m compareMetric, opt CompareOptions) MetricDelta
 			d.Note = fmt.Sprintf("n=%d+%d cannot reach α=%g: the U test's smallest p is %.3f; measure more repetitions", len(bv), len(cv), opt.Alpha, minP)
 		}
 		if math.IsNaN(p) || p > opt.Alpha {
-			d.Verdict = VerdictNotSignficant
+			d.Verdict = VerdictNotSignificant
 			return d
 		}
 	default:
@@ -358,10 +493,10 @@ func finiteCI(s benchmath.Summary) []float64 {
 	return []float64{s.Lo, s.Hi}
 }
 
-func values(g *runGroup, m compareMetric) []float64 {
+func values(g *runGroup, f figure) []float64 {
 	var out []float64
 	for _, r := range g.runs {
-		if v, ok := m.get(r); ok {
+		if v, ok := f.m.Get(r, f.point); ok {
 			out = append(out, v)
 		}
 	}

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -57,13 +58,13 @@ func TestCompareRegressionBeyondLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := verdicts(c)
-	for _, m := range []string{"throughput", "enqueue p50", "enqueue p99", "end_to_end p50"} {
+	for _, m := range []string{"throughput", "p50(enqueue)", "p99(enqueue)", "p50(end_to_end)"} {
 		if v[m] != VerdictRegression {
 			t.Errorf("%s: %s, want regression", m, v[m])
 		}
 	}
-	if v["pickup p50"] != VerdictSame || v["lost"] != VerdictSame {
-		t.Errorf("pickup p50 %s, lost %s: want no change", v["pickup p50"], v["lost"])
+	if v["p50(pickup)"] != VerdictSame || v["lost"] != VerdictSame {
+		t.Errorf("pickup p50 %s, lost %s: want no change", v["p50(pickup)"], v["lost"])
 	}
 	for _, d := range c.Deltas {
 		if d.Metric == "throughput" && math.Abs(d.Delta+0.5) > 1e-9 {
@@ -74,7 +75,7 @@ func TestCompareRegressionBeyondLimit(t *testing.T) {
 	if err := WriteCompareMarkdown(&md, c); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"regressions", "a throughput -50.0%", "a enqueue p50 +", "| a | enqueue p99 |", "REGRESSION (limit 10.0%)"} {
+	for _, want := range []string{"regressions", "a throughput -50.0%", "a p50(enqueue) +", "| a | p99(enqueue) |", "REGRESSION (limit 10.0%)"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}
@@ -86,13 +87,13 @@ func TestCompareRegressionBeyondLimit(t *testing.T) {
 	}
 	// Within a wide enough limit it is worse, not a regression; a per-metric limit wins.
 	c, _ = Compare(base, cand, "", "", CompareOptions{MaxRegression: 2, Thresholds: map[string]float64{"enqueue p99": 0.1}})
-	if v := verdicts(c); v["throughput"] != VerdictWorse || v["enqueue p99"] != VerdictRegression || v["enqueue p50"] != VerdictWorse {
-		t.Errorf("limits: throughput %s, enqueue p99 %s, p50 %s", v["throughput"], v["enqueue p99"], v["enqueue p50"])
+	if v := verdicts(c); v["throughput"] != VerdictWorse || v["p99(enqueue)"] != VerdictRegression || v["p50(enqueue)"] != VerdictWorse {
+		t.Errorf("limits: throughput %s, enqueue p99 %s, p50 %s", v["throughput"], v["p99(enqueue)"], v["p50(enqueue)"])
 	}
 	// A prefix names a point's every percentile.
 	c, _ = Compare(base, cand, "", "", CompareOptions{MaxRegression: 2, Thresholds: map[string]float64{"enqueue": 0.1}})
-	if v := verdicts(c); v["enqueue p50"] != VerdictRegression || v["end_to_end p50"] != VerdictWorse {
-		t.Errorf("prefix limit: enqueue p50 %s, end_to_end p50 %s", v["enqueue p50"], v["end_to_end p50"])
+	if v := verdicts(c); v["p50(enqueue)"] != VerdictRegression || v["p50(end_to_end)"] != VerdictWorse {
+		t.Errorf("prefix limit: enqueue p50 %s, end_to_end p50 %s", v["p50(enqueue)"], v["p50(end_to_end)"])
 	}
 }
 
@@ -151,7 +152,7 @@ func TestCompareRepetitionsSignificance(t *testing.T) {
 	}
 	for _, d := range c.Deltas {
 		// (A median's 95% interval needs 6 values: with 5 there is none, as in benchstat.)
-		if d.Metric == "throughput" && (d.Verdict != VerdictNotSignficant || d.P == nil || *d.P < 0.05 || d.BaseCI != nil) {
+		if d.Metric == "throughput" && (d.Verdict != VerdictNotSignificant || d.P == nil || *d.P < 0.05 || d.BaseCI != nil) {
 			t.Errorf("noise throughput: %+v", d)
 		}
 	}
@@ -265,11 +266,11 @@ func TestCompareNotMeasured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := verdicts(c); v["pickup p50"] != VerdictRegression || v["enqueue p50"] != VerdictSame || c.Regressions != 3 {
+	if v := verdicts(c); v["p50(pickup)"] != VerdictRegression || v["p50(enqueue)"] != VerdictSame || c.Regressions != 3 {
 		t.Errorf("candidate without pickup: verdicts %v, %d regressions", v, c.Regressions)
 	}
 	c, _ = Compare(resultOf(partial), resultOf(full), "", "", CompareOptions{})
-	if v := verdicts(c); v["pickup p50"] != VerdictMissing || c.Regressions != 0 {
+	if v := verdicts(c); v["p50(pickup)"] != VerdictMissing || c.Regressions != 0 {
 		t.Errorf("base without pickup: verdicts %v", v)
 	}
 	// A base run the candidate lacks is counted as missing.
@@ -298,27 +299,127 @@ func TestCompareCountsWorstRepetition(t *testing.T) {
 	}
 }
 
-// A threshold names a metric or a timing point: "pickup p99" is not "pickup p99.9",
-// "en" is nothing.
+// A threshold names a figure, in its canonical spelling or an older one, or a timing
+// point: "pickup p99" is not "pickup p99.9", "en" is nothing.
 func TestCompareThresholdNames(t *testing.T) {
 	base, cand := resultOf(rttRun(t, "a", 20, 0, 0)), resultOf(rttRun(t, "a", 40, 0, 0))
-	c, err := Compare(base, cand, "", "", CompareOptions{MaxRegression: 0.05, Thresholds: map[string]float64{"enqueue p99": 5}})
-	if err != nil {
-		t.Fatal(err)
+	for name, figure := range map[string]string{
+		"p99(enqueue)": "p99(enqueue)", "enqueue p99": "p99(enqueue)", "enqueue_p99": "p99(enqueue)", "enqueue.p99": "p99(enqueue)",
+		"pickup p99.9": "p999(pickup)", "p99.9(pickup)": "p999(pickup)", "end_to_end-p999": "p999(end_to_end)",
+		"completed throughput": "completed_throughput", "completed_throughput": "completed_throughput", " lost ": "lost",
+	} {
+		c, err := Compare(base, cand, "", "", CompareOptions{MaxRegression: 0.05, Thresholds: map[string]float64{name: 5}})
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		for _, d := range c.Deltas {
+			want := 0.05
+			if d.Metric == figure {
+				want = 5
+			}
+			if d.Limit != want {
+				t.Errorf("threshold %q: %s: limit %g, want %g", name, d.Metric, d.Limit, want)
+			}
+		}
 	}
+	// A figure's own limit wins over its point's, whichever is longer to write.
+	c, _ := Compare(base, cand, "", "", CompareOptions{MaxRegression: 0.5, Thresholds: map[string]float64{"enqueue": 1, "p99(enqueue)": 2}})
+	limits := map[string]float64{}
 	for _, d := range c.Deltas {
-		want := 0.05
-		if d.Metric == "enqueue p99" {
-			want = 5
-		}
-		if d.Limit != want {
-			t.Errorf("%s: limit %g, want %g", d.Metric, d.Limit, want)
+		limits[d.Metric] = d.Limit
+	}
+	if limits["p99(enqueue)"] != 2 || limits["p50(enqueue)"] != 1 || limits["p50(pickup)"] != 0.5 {
+		t.Errorf("limits %v", limits)
+	}
+	for _, bad := range []string{"en", "", "enqueue p9", "p99", "accepted", "enqueue_service p99", "p99(queue)", "lost(enqueue)"} {
+		_, err := Compare(base, cand, "", "", CompareOptions{Thresholds: map[string]float64{bad: 1}})
+		var oe *OptionError
+		if !errors.As(err, &oe) || !strings.Contains(err.Error(), "metrics: throughput, completed_throughput, p50(enqueue)") {
+			t.Errorf("threshold %q: %v, want an *OptionError listing the figures", bad, err)
 		}
 	}
-	for _, bad := range []string{"en", "", "enqueue p9"} {
-		if _, err := Compare(base, cand, "", "", CompareOptions{Thresholds: map[string]float64{bad: 1}}); err == nil {
-			t.Errorf("threshold %q accepted", bad)
+	if _, err := Compare(base, cand, "", "", CompareOptions{Thresholds: map[string]float64{"enqueue p99": 1, "p99(enqueue)": 2}}); err == nil {
+		t.Error("one figure's threshold in two spellings: accepted")
+	}
+}
+
+func TestParseThreshold(t *testing.T) {
+	for in, want := range map[string]struct {
+		name  string
+		limit float64
+	}{
+		"p99(enqueue)=25%": {"p99(enqueue)", 0.25}, "enqueue p99=25%": {"p99(enqueue)", 0.25}, "enqueue_p99.9=0.1": {"p999(enqueue)", 0.1},
+		"enqueue=5%": {"enqueue", 0.05}, "lost=0": {"lost", 0}, "completed throughput=10%": {"completed_throughput", 0.1},
+		// "completed" named "completed throughput" by its first word, as "enqueue" names "enqueue p99".
+		"completed=10%": {"completed_throughput", 0.1},
+	} {
+		name, limit, err := ParseThreshold(in)
+		if err != nil || name != want.name || limit != want.limit {
+			t.Errorf("ParseThreshold(%q) = %q, %g, %v; want %q, %g", in, name, limit, err, want.name, want.limit)
 		}
+	}
+	for in, want := range map[string]string{
+		"latency=5%":    `--threshold "latency=5%": compare reports no such figure; metrics: throughput, completed_throughput, p50(enqueue)`,
+		"p99=5%":        "p99 needs a timing point, e.g. p99(enqueue)",
+		"accepted=5%":   "compare reports no such figure",
+		"enqueue p99":   "accepted form is METRIC=LIMIT",
+		"lost=ten":      `--threshold "lost=ten": accepted is a percentage or a fraction`,
+		"lost=10":       "a fraction above 1 is over 100%; write the percentage with its sign, e.g. 10%",
+		"pickup p9=10%": "compare reports no such figure",
+	} {
+		_, _, err := ParseThreshold(in)
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Option != "threshold" || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseThreshold(%q): %v, want an *OptionError with %q", in, err, want)
+		}
+	}
+}
+
+func TestCompareFlagsOptions(t *testing.T) {
+	opt, err := CompareFlags{MaxRegression: "10%", MinDelta: "2ms", Alpha: 0.01,
+		Thresholds: []string{"enqueue p99=1%", "p99(enqueue)=30%", "lost=0"}}.Options()
+	if err != nil || opt.MaxRegression != 0.1 || opt.MinDeltaMS != 2 || opt.Alpha != 0.01 ||
+		len(opt.Thresholds) != 2 || opt.Thresholds["p99(enqueue)"] != 0.3 || opt.Thresholds["lost"] != 0 {
+		t.Errorf("options %+v, %v", opt, err)
+	}
+	if opt, err := (CompareFlags{MaxRegression: "0", MinDelta: "0", Alpha: 0.05}).Options(); err != nil || opt.MinDeltaMS != 0 {
+		t.Errorf("zero limits: %+v, %v", opt, err)
+	}
+	_, err = CompareFlags{MaxRegression: "ten", MinDelta: "soon", Alpha: 1, Thresholds: []string{"en=5%"}}.Options()
+	for _, want := range []string{`--max-regression "ten"`, `--min-delta "soon": accepted is a duration`, `--alpha "1": accepted is a significance level`, `--threshold "en=5%"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	var oe *OptionError
+	if !errors.As(err, &oe) {
+		t.Errorf("%v: not an *OptionError", err)
+	}
+}
+
+func TestCompareGate(t *testing.T) {
+	c := &Comparison{Base: "base", Candidate: "cand"}
+	if err := c.Gate(false); err != nil {
+		t.Errorf("nothing wrong: %v", err)
+	}
+	c.Missing = 1
+	if err := c.Gate(true); err != nil {
+		t.Errorf("missing, allowed: %v", err)
+	}
+	c.Regressions = 2
+	var ge *GateError
+	if err := c.Gate(false); !errors.As(err, &ge) || err.Error() != "2 regressions beyond the limit; 1 runs of base missing from cand (--allow-missing to accept)" {
+		t.Errorf("gate: %v", err)
+	}
+}
+
+// Compare's figures come from the catalogue, under the names expectations use.
+func TestCompareMetricNames(t *testing.T) {
+	got := strings.Join(CompareMetricNames(), ", ")
+	want := "throughput, completed_throughput, p50(enqueue), p99(enqueue), p999(enqueue), p50(pickup), p99(pickup), p999(pickup), " +
+		"p50(end_to_end), p99(end_to_end), p999(end_to_end), lost, pending, failed, errors, duplicated"
+	if got != want {
+		t.Errorf("compare reports %s\nwant %s", got, want)
 	}
 }
 
@@ -335,7 +436,7 @@ func TestCompareTooFewRepetitionsNote(t *testing.T) {
 		five = append(five, rttRun(t, "a", 40, float64(i)/10, i+1))
 	}
 	c, _ := Compare(resultOf(two...), resultOf(five...), "", "", CompareOptions{})
-	if d := c.Deltas[0]; d.Verdict != VerdictNotSignficant || !strings.Contains(d.Note, "n=2+5 cannot reach") {
+	if d := c.Deltas[0]; d.Verdict != VerdictNotSignificant || !strings.Contains(d.Note, "n=2+5 cannot reach") {
 		t.Errorf("2+5: %+v", d)
 	}
 }
@@ -350,7 +451,7 @@ func TestCompareSingleRunsDifferentSettings(t *testing.T) {
 	if err != nil {
 		t.Fatalf("one run each side, different settings: %v", err)
 	}
-	if len(c.Deltas) != len(CompareMetrics) || c.Deltas[0].Run != "rtt=23ms batch=1 vs rtt=47ms batch=6" || len(c.Unmatched) != 0 || c.Missing != 0 {
+	if len(c.Deltas) != len(CompareMetricNames()) || c.Deltas[0].Run != "rtt=23ms batch=1 vs rtt=47ms batch=6" || len(c.Unmatched) != 0 || c.Missing != 0 {
 		t.Errorf("deltas %d for %q, unmatched %v, missing %d", len(c.Deltas), c.Deltas[0].Run, c.Unmatched, c.Missing)
 	}
 	warn := strings.Join(c.Warnings, "\n")
@@ -359,7 +460,7 @@ func TestCompareSingleRunsDifferentSettings(t *testing.T) {
 			t.Errorf("warnings lack %q: %q", want, warn)
 		}
 	}
-	if v := verdicts(c); v["throughput"] != VerdictRegression || v["enqueue p50"] != VerdictRegression || v["pickup p50"] != VerdictSame || c.Regressions == 0 {
+	if v := verdicts(c); v["throughput"] != VerdictRegression || v["p50(enqueue)"] != VerdictRegression || v["p50(pickup)"] != VerdictSame || c.Regressions == 0 {
 		t.Errorf("verdicts %v, %d regressions", v, c.Regressions)
 	}
 	var text bytes.Buffer
@@ -377,7 +478,7 @@ func TestCompareSingleRunsDifferentSettings(t *testing.T) {
 		return resultOf(runs...)
 	}
 	c, err = Compare(reps(base), reps(cand), "a.json", "b.json", CompareOptions{MaxRegression: 0.1})
-	if err != nil || len(c.Deltas) != len(CompareMetrics) || c.Deltas[0].BaseN != 3 || c.Deltas[0].CandN != 3 || !strings.Contains(strings.Join(c.Warnings, " "), "batch 1 → 6") {
+	if err != nil || len(c.Deltas) != len(CompareMetricNames()) || c.Deltas[0].BaseN != 3 || c.Deltas[0].CandN != 3 || !strings.Contains(strings.Join(c.Warnings, " "), "batch 1 → 6") {
 		t.Errorf("3 repetitions a side: %v %+v", err, c)
 	}
 	// Several runs on a side: matched by name or configuration, as before.

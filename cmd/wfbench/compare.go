@@ -3,45 +3,42 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wfbench/wfbench/bench"
-	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/scenarios"
 )
 
 var compareFormats = []string{"text", "md", "json"}
 
+// compareFlags are compare's flags; the options that decide verdicts are reports'.
+type compareFlags struct {
+	reports.CompareFlags
+	format                            string
+	github, runMode, allowMiss, quick bool
+	setA, setB                        []string
+	rf                                reportFlags
+}
+
 func newCompareCmd() *cobra.Command {
-	var (
-		maxReg     string
-		minDelta   string
-		thresholds []string
-		format     string
-		github     bool
-		alpha      float64
-		runMode    bool
-		allowMiss  bool
-		setA, setB []string
-		quick      bool
-		rf         reportFlags
-	)
+	var f compareFlags
 	cmd := &cobra.Command{
 		Use:   "compare BASE.json CANDIDATE.json | compare --run A B",
 		Short: "Compare two results (or measure two configurations) metric by metric, and gate on regressions",
 		Long: `compare matches the runs of two results by name (else by configuration) and reports,
-per metric (throughput, completed throughput, enqueue/pickup/end-to-end p50, p99,
-p99.9, lost, pending, failed, errors, duplicated), the change and a verdict: better,
-worse, regression (worse beyond the limit), no change, or — with repetitions on both sides (--count) — "no significant
-change" when the Mann-Whitney U test (golang.org/x/perf's benchmath, as benchstat)
-cannot tell the two apart. A lost job appearing is always a regression, and so is a
-pending one (the candidate did not drain its backlog).
+per metric (throughput, completed_throughput, p50, p99 and p999 of enqueue, pickup
+and end_to_end, lost, pending, failed, errors, duplicated: named as in scenario
+expectations, e.g. p99(enqueue)), the change and a verdict: better, worse, regression
+(worse beyond the limit), no change, or — with repetitions on both sides (--count) —
+"no significant change" when the Mann-Whitney U test (golang.org/x/perf's benchmath,
+as benchstat) cannot tell the two apart. A lost job appearing is always a regression,
+and so is a pending one (the candidate did not drain its backlog).
 
 Two results of one run each (with its repetitions) are always paired, whatever their
 names and settings, with a warning naming each setting that differs, e.g. "the
@@ -61,117 +58,130 @@ Exit codes: 0 no regression, 1 a regression or a missing run, 2 bad input,
 		Example: `  wfbench compare base/result.json head/result.json --max-regression 10%
   wfbench run --rtt 23ms -o /tmp/a && wfbench run --rtt 47ms -o /tmp/b
   wfbench compare /tmp/a/result.json /tmp/b/result.json  # warns "rtt_ms 23 → 47"
-  wfbench compare base.json head.json --threshold "enqueue p99=25%" --format md --github
+  wfbench compare base.json head.json --threshold "p99(enqueue)=25%" --format md --github
   wfbench compare --run seed seed --quick --set-b enqueue_mode=async --set-a topology=split --set-b topology=split
   wfbench compare --run old.yaml new.yaml --count 5`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opt := reports.CompareOptions{Alpha: alpha, Thresholds: map[string]float64{}}
-			var errs []error
-			var err error
-			if opt.MaxRegression, err = parseFraction("--max-regression", maxReg); err != nil {
-				errs = append(errs, err)
-			}
-			if d, err := netem.ParseDuration(minDelta); err != nil {
-				errs = append(errs, fmt.Errorf("--min-delta %q: accepted is a duration, e.g. 500us or 2ms", minDelta))
-			} else {
-				opt.MinDeltaMS = float64(d) / 1e6
-			}
-			for _, t := range thresholds {
-				name, v, err := parseThreshold(t)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				opt.Thresholds[name] = v
-			}
-			if _, err := reports.Compare(&reports.Result{}, &reports.Result{}, "", "", opt); err != nil && strings.Contains(err.Error(), "threshold") {
-				errs = append(errs, fmt.Errorf("--%w", err))
-			}
-			if !slices.Contains(compareFormats, format) {
-				errs = append(errs, fmt.Errorf("--format %q: accepted values are %s", format, strings.Join(compareFormats, ", ")))
-			}
-			if alpha <= 0 || alpha >= 1 {
-				errs = append(errs, fmt.Errorf("--alpha %g: accepted is a significance level between 0 and 1, e.g. 0.05", alpha))
-			}
-			if !runMode && (len(setA)+len(setB) > 0 || quick || rf.count > 0) {
-				errs = append(errs, errors.New("--set-a, --set-b, --quick and --count go with --run"))
-			}
-			if err := rf.validate(); err != nil {
-				errs = append(errs, err)
-			}
-			if len(errs) > 0 {
-				return usageErr(errors.Join(errs...))
-			}
-			var base, cand *reports.Result
-			names := args
-			opt.PairInOrder = runMode
-			if runMode {
-				var runErr error
-				base, cand, names, runErr = measurePair(cmd, args, setA, setB, quick, &rf)
-				if runErr != nil {
-					return runErr
-				}
-			} else {
-				if base, err = reports.ReadJSON(args[0]); err != nil {
-					return usageErr(err)
-				}
-				if cand, err = reports.ReadJSON(args[1]); err != nil {
-					return usageErr(err)
-				}
-			}
-			c, err := reports.Compare(base, cand, names[0], names[1], opt)
-			if err != nil {
-				return usageErr(err)
-			}
-			w := cmd.OutOrStdout()
-			switch format {
-			case "md":
-				err = reports.WriteCompareMarkdown(w, c)
-			case "json":
-				err = reports.WriteCompareJSON(w, c)
-			default:
-				err = reports.WriteCompareText(w, c)
-			}
-			if err != nil {
-				return &exitError{exitEnvironment, err}
-			}
-			var fails []string
-			if c.Regressions > 0 {
-				fails = append(fails, fmt.Sprintf("%d regressions beyond the limit", c.Regressions))
-			}
-			if c.Missing > 0 && !allowMiss {
-				fails = append(fails, fmt.Sprintf("%d runs of %s missing from %s (--allow-missing to accept)", c.Missing, names[0], names[1]))
-			}
-			if github {
-				if err := appendStepSummary(cmd, c); err != nil {
-					// The summary is a courtesy: a regression still decides the exit code.
-					if len(fails) == 0 {
-						return &exitError{exitEnvironment, err}
-					}
-					fmt.Fprintln(cmd.ErrOrStderr(), "wfbench:", err)
-				}
-			}
-			if len(fails) > 0 {
-				return &exitError{exitCheckFailed, errors.New(strings.Join(fails, "; "))}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return f.run(cmd, args) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&maxReg, "max-regression", "10%", "largest change for the worse that is not a regression, e.g. 5% (0%: any significant worsening)")
-	fs.StringArrayVar(&thresholds, "threshold", nil, `per-metric limit METRIC=LIMIT, e.g. "enqueue p99=25%" or lost=0 (a point alone covers its percentiles; repeatable)`)
-	fs.StringVar(&minDelta, "min-delta", "500us", "latency changes smaller than this are no change (noise at the timer's resolution)")
-	fs.StringVar(&format, "format", "text", "output: text | md | json")
-	fs.BoolVar(&github, "github", false, "also append the markdown to $GITHUB_STEP_SUMMARY")
-	fs.Float64Var(&alpha, "alpha", 0.05, "significance level with repetitions")
-	fs.BoolVar(&allowMiss, "allow-missing", false, "do not fail when base runs are missing from the candidate")
-	fs.BoolVar(&runMode, "run", false, "A and B are scenarios (files or built-ins) to measure now, interleaved")
-	fs.StringArrayVar(&setA, "set-a", nil, "with --run: KEY=VALUE for every run of A (repeatable)")
-	fs.StringArrayVar(&setB, "set-b", nil, "with --run: KEY=VALUE for every run of B (repeatable)")
-	fs.BoolVar(&quick, "quick", false, "with --run: the scenarios' quick overrides")
-	rf.add(cmd)
+	fs.StringVar(&f.MaxRegression, "max-regression", "10%", "largest change for the worse that is not a regression, e.g. 5% (0%: any significant worsening)")
+	fs.StringArrayVar(&f.Thresholds, "threshold", nil, `per-metric limit METRIC=LIMIT, e.g. "p99(enqueue)=25%" or lost=0 (a point alone covers its percentiles; repeatable)`)
+	fs.StringVar(&f.MinDelta, "min-delta", "500us", "latency changes smaller than this are no change (noise at the timer's resolution)")
+	fs.StringVar(&f.format, "format", "text", "output: text | md | json")
+	fs.BoolVar(&f.github, "github", false, "also append the markdown to $GITHUB_STEP_SUMMARY")
+	fs.Float64Var(&f.Alpha, "alpha", 0.05, "significance level with repetitions")
+	fs.BoolVar(&f.allowMiss, "allow-missing", false, "do not fail when base runs are missing from the candidate")
+	fs.BoolVar(&f.runMode, "run", false, "A and B are scenarios (files or built-ins) to measure now, interleaved")
+	fs.StringArrayVar(&f.setA, "set-a", nil, "with --run: KEY=VALUE for every run of A (repeatable)")
+	fs.StringArrayVar(&f.setB, "set-b", nil, "with --run: KEY=VALUE for every run of B (repeatable)")
+	fs.BoolVar(&f.quick, "quick", false, "with --run: the scenarios' quick overrides")
+	f.rf.add(cmd)
 	return cmd
+}
+
+// run compares: the options, the two sides (read, or measured with --run), the report,
+// and the gate's verdict as the exit code.
+func (f *compareFlags) run(cmd *cobra.Command, args []string) error {
+	opt, err := f.Options()
+	errs := []error{err}
+	if !slices.Contains(compareFormats, f.format) {
+		errs = append(errs, fmt.Errorf("--format %q: accepted values are %s", f.format, strings.Join(compareFormats, ", ")))
+	}
+	if !f.runMode && (len(f.setA)+len(f.setB) > 0 || f.quick || f.rf.count > 0) {
+		errs = append(errs, errors.New("--set-a, --set-b, --quick and --count go with --run"))
+	}
+	errs = append(errs, f.rf.validate())
+	if err := errors.Join(errs...); err != nil {
+		return usageErr(err)
+	}
+	opt.PairInOrder = f.runMode
+	base, cand, names, err := f.sides(cmd, args)
+	if err != nil {
+		return err
+	}
+	c, err := reports.Compare(base, cand, names[0], names[1], opt)
+	if err != nil {
+		return usageErr(err)
+	}
+	if err := writeComparison(cmd.OutOrStdout(), f.format, c); err != nil {
+		return envErr(err)
+	}
+	verdict := c.Gate(f.allowMiss)
+	if f.github {
+		if err := appendStepSummary(cmd, c); err != nil {
+			// The summary is a courtesy: a regression still decides the exit code.
+			if verdict == nil {
+				return envErr(err)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "wfbench:", err)
+		}
+	}
+	var gate *reports.GateError
+	if errors.As(verdict, &gate) {
+		return &exitError{exitCheckFailed, gate}
+	}
+	return verdict
+}
+
+func writeComparison(w io.Writer, format string, c *reports.Comparison) error {
+	switch format {
+	case "md":
+		return reports.WriteCompareMarkdown(w, c)
+	case "json":
+		return reports.WriteCompareJSON(w, c)
+	}
+	return reports.WriteCompareText(w, c)
+}
+
+// sides are the base and the candidate with their names: two result files, or with --run
+// two scenarios measured now.
+func (f *compareFlags) sides(cmd *cobra.Command, args []string) (base, cand *reports.Result, names []string, err error) {
+	if !f.runMode {
+		if base, err = reports.ReadJSON(args[0]); err == nil {
+			cand, err = reports.ReadJSON(args[1])
+		}
+		if err != nil {
+			return nil, nil, nil, usageErr(err)
+		}
+		return base, cand, args, nil
+	}
+	var scs [2]*scenarios.Scenario
+	names = []string{"A " + args[0], "B " + args[1]}
+	for i, sets := range [][]string{f.setA, f.setB} {
+		if scs[i], err = scenarios.Load(args[i]); err != nil {
+			return nil, nil, nil, usageErr(err)
+		}
+		if err := applySets(cmd, scs[i], sets, f.quick); err != nil {
+			return nil, nil, nil, err
+		}
+		if len(sets) > 0 {
+			names[i] += " (" + strings.Join(sets, " ") + ")"
+		}
+	}
+	opts, view := f.rf.options(cmd)
+	// A's runs write their interval logs into --out/a as they go, B's into --out/b.
+	if err := f.rf.prepareOut(newResult(), "compare-"); err != nil {
+		return nil, nil, nil, err
+	}
+	res, err := scenarios.MeasurePair(cmd.Context(), scs, scenarios.PairOptions{
+		Quick: f.quick, Count: f.rf.count, Options: opts, Dir: f.rf.out, NewResult: newResult,
+		RunStarting: func(s, i, n int, cfg bench.RunConfig, rep int) {
+			view.start(fmt.Sprintf("[%d/%d] %s: %s #%d", i, n, string("AB"[s]), cfg.Name, rep))
+		},
+	})
+	if len(res[0].Runs)+len(res[1].Runs) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote A's result to %s/a and B's to %s/b\n", f.rf.out, f.rf.out)
+	} else {
+		f.rf.dropOut()
+	}
+	switch {
+	case err != nil && cmd.Context().Err() != nil: // whatever the run's error says, the user stopped it
+		return nil, nil, nil, &exitError{exitInterrupted, err}
+	case err != nil:
+		return nil, nil, nil, runFailed(err)
+	}
+	return res[0], res[1], names, nil
 }
 
 // appendStepSummary appends the markdown to the file GitHub Actions shows as the job's
@@ -191,75 +201,4 @@ func appendStepSummary(cmd *cobra.Command, c *reports.Comparison) error {
 		return fmt.Errorf("--github: %w", err)
 	}
 	return f.Close()
-}
-
-// measurePair measures scenarios A and B interleaved and writes each side's result
-// into --out/a and --out/b.
-func measurePair(cmd *cobra.Command, args, setA, setB []string, quick bool, rf *reportFlags) (*reports.Result, *reports.Result, []string, error) {
-	var scs [2]*scenarios.Scenario
-	for i, sets := range [][]string{setA, setB} {
-		sc, err := scenarios.Load(args[i])
-		if err != nil {
-			return nil, nil, nil, usageErr(err)
-		}
-		if err := applySets(cmd, sc, sets, quick); err != nil {
-			return nil, nil, nil, err
-		}
-		scs[i] = sc
-	}
-	labels := []string{"A " + args[0], "B " + args[1]}
-	if len(setA) > 0 {
-		labels[0] += " (" + strings.Join(setA, " ") + ")"
-	}
-	if len(setB) > 0 {
-		labels[1] += " (" + strings.Join(setB, " ") + ")"
-	}
-	opts, view := rf.options(cmd)
-	// A's runs write their interval logs into --out/a as they go, B's into --out/b.
-	if err := rf.prepareOut(newResult(), "compare-"); err != nil {
-		return nil, nil, nil, err
-	}
-	out := rf.out
-	for _, side := range []string{"a", "b"} {
-		if err := os.MkdirAll(filepath.Join(out, side), 0o755); err != nil {
-			return nil, nil, nil, &exitError{exitEnvironment, err}
-		}
-	}
-	var slugs [2]reports.Slugs
-	side := 0
-	opts.IntervalFiles = intervalFiles(func() string { return filepath.Join(out, string("ab"[side])) }, func() *reports.Slugs { return &slugs[side] })
-	results, err := scenarios.RunPair(cmd.Context(), scs, quick, rf.count, opts, func(s, i, n int, cfg bench.RunConfig, rep int) {
-		side = s
-		view.start(fmt.Sprintf("[%d/%d] %s: %s #%d", i, n, string("AB"[s]), cfg.Name, rep))
-	})
-	var res [2]*reports.Result
-	for i := range res {
-		res[i] = newResult()
-		if results[i] == nil {
-			continue
-		}
-		res[i].Runs = results[i].Runs
-		res[i].Scenario, res[i].Expectations, res[i].Estimates = results[i].Scenario, results[i].Expectations, results[i].Estimates
-		if len(res[i].Runs) > 0 {
-			if _, werr := reports.WriteAll(filepath.Join(out, string("ab"[i])), res[i]); werr != nil {
-				return nil, nil, nil, &exitError{exitEnvironment, werr}
-			}
-		}
-	}
-	if len(res[0].Runs)+len(res[1].Runs) > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "wrote A's result to %s/a and B's to %s/b\n", out, out)
-	} else {
-		for _, side := range []string{"a", "b"} {
-			_ = os.Remove(filepath.Join(out, side)) // only if empty
-		}
-		rf.dropOut()
-	}
-	if err != nil {
-		code := exitEnvironment
-		if cmd.Context().Err() != nil {
-			code = exitInterrupted
-		}
-		return nil, nil, nil, &exitError{code, err}
-	}
-	return res[0], res[1], labels, nil
 }

@@ -34,7 +34,7 @@ func TestCompareMergeReport(t *testing.T) {
 	if code != exitCheckFailed || !strings.Contains(msg, "regressions beyond the limit") {
 		t.Fatalf("20 ms against 2 ms: exit %d (%s), want 1\n%s", code, msg, out)
 	}
-	for _, want := range []string{"enqueue throughput -", "enqueue enqueue p50 +", "| enqueue | throughput |", "REGRESSION (limit 10.0%)", "the configurations differ (rtt 2ms → 20ms)"} {
+	for _, want := range []string{"enqueue throughput -", "enqueue p50(enqueue) +", "| enqueue | throughput |", "REGRESSION (limit 10.0%)", "the configurations differ (rtt 2ms → 20ms)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
 		}
@@ -58,6 +58,16 @@ func TestCompareMergeReport(t *testing.T) {
 	// that at ~200 ms).
 	if code, out, msg := wfbench(t, "compare", fast, slow, "--max-regression", "100000%", "--min-delta", "10ms"); code != 0 {
 		t.Errorf("--max-regression 100000%%: exit %d %s\n%s", code, msg, out)
+	}
+	// A threshold in the metrics' own spelling or in compare's older one: the same limit.
+	for _, th := range []string{"p50(enqueue)=10%", "enqueue p50=10%", "enqueue_p50=0.1"} {
+		code, out, msg := wfbench(t, "compare", fast, slow, "--max-regression", "100000%", "--min-delta", "10ms", "--threshold", th)
+		if code != exitCheckFailed || !strings.Contains(out, "p50(enqueue)") || !strings.Contains(out, "REGRESSION (limit 10.0%)") {
+			t.Errorf("--threshold %s: exit %d (%s), want 1\n%s", th, code, msg, out)
+		}
+	}
+	if code, _, msg := wfbench(t, "compare", fast, slow, "--threshold", "p99=5%"); code != exitUsage || !strings.Contains(msg, "p99 needs a timing point") || !strings.Contains(msg, "metrics: throughput, completed_throughput, p50(enqueue)") {
+		t.Errorf("--threshold p99=5%%: exit %d %s", code, msg)
 	}
 	for _, bad := range [][]string{
 		{"compare", fast, slow, "--max-regression", "ten"},
