@@ -49,6 +49,7 @@ type RunConfig struct {
 
 	// System
 	FaktoryURL        string // "" = embedded
+	APIURL            string // "" = the run's own API; else a running one (needs FaktoryURL)
 	PoolSize          int
 	MaxBatch          int
 	EnqueueMode       string        // sync | async
@@ -155,7 +156,35 @@ func (c RunConfig) ValidateAs(n Naming) error {
 	if plan, err := netem.Plan(c.Topology, c.RTT, c.Jitter, c.Links); err == nil {
 		errs = append(errs, c.validatePhases(plan)...)
 	}
+	if c.APIURL != "" {
+		errs = append(errs, c.validateRemoteAPI(n)...)
+	}
 	return errors.Join(errs...)
+}
+
+// validateRemoteAPI checks a run against a running API: its Faktory must be known (the
+// run's workers fetch there), and the API's own paths cannot be given links or phases.
+func (c RunConfig) validateRemoteAPI(n Naming) []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.FaktoryURL == "" {
+		bad("%s needs %s: the Faktory that API enqueues to, where the run's workers fetch its jobs", n.name("api_url"), n.name("faktory_url"))
+	}
+	if c.Target != TargetAPI {
+		bad("%s needs %s api", n.name("api_url"), n.name("target"))
+	}
+	remote := []string{netem.ClientAPI, netem.APIFaktory}
+	for _, l := range c.Links {
+		if slices.Contains(remote, l.Name) {
+			bad("%s %s: with %s that path is the running API's own; wfbench measures it and cannot emulate it", n.name("link"), l.Name, n.name("api_url"))
+		}
+	}
+	for i, p := range c.Phases {
+		if slices.Contains(remote, p.Link) {
+			bad("phase %d: link %s: with %s that path is the running API's own; wfbench cannot change it", i+1, p.Link, n.name("api_url"))
+		}
+	}
+	return errs
 }
 
 // validatePhases checks each phase against the run's links and the other phases.

@@ -36,6 +36,10 @@ func Resolve(cfg RunConfig) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	if cfg.APIURL != "" { // the running API's own paths: measured, not emulated
+		links[netem.ClientAPI] = netem.Spec{Name: netem.ClientAPI}
+		links[netem.APIFaktory] = netem.Spec{Name: netem.APIFaktory}
+	}
 	p := Plan{RunConfig: cfg, Links: links, Work: work, Ack: system.AckFor(cfg.Poll), EnqueueLinks: enqueueLinks(cfg)}
 	for _, n := range p.EnqueueLinks {
 		p.EnqueueRTT += links[n].RTT

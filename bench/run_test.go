@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -703,4 +704,59 @@ func bucketFloor(us int64) int64 {
 	h := reports.NewHistogram()
 	_ = h.RecordValue(us)
 	return h.Min()
+}
+
+// A run against a running API (as `wfbench serve api` runs it, with its own Faktory):
+// every job goes to the run's own queue and completes, the client-api path is measured
+// and marked remote, api-faktory is left out, and the API keeps nothing of the run's.
+func TestExecuteRemoteAPI(t *testing.T) {
+	ctx := testCtx(t, 90*time.Second)
+	sys, err := system.StartStandalone(ctx, system.DefaultConfig(), system.ServeOptions{Parts: []string{system.PartFaktory, system.PartAPI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close(context.Background())
+	cfg := Default()
+	cfg.APIURL, cfg.FaktoryURL = "http://"+sys.API.Addr(), sys.Broker.URL()
+	cfg.RTT, cfg.Batch, cfg.Jobs, cfg.WorkerConcurrency, cfg.PollInterval = 5*time.Millisecond, 5, 200, 5, 50*time.Millisecond
+	run, err := Execute(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	wantAllDone(t, run, 200)
+	var names []string
+	for _, l := range run.Links {
+		names = append(names, l.Name)
+		if l.Name == netem.ClientAPI && (!l.Remote || l.MeasuredRTTMS <= 0 || l.ConfiguredRTTMS != 0) {
+			t.Errorf("client-api %+v: want remote, measured, not configured", l)
+		}
+	}
+	if slices.Contains(names, netem.APIFaktory) {
+		t.Errorf("links %v: api-faktory is the running API's own path", names)
+	}
+	wantNote(t, run, "is not run by wfbench")
+	c, err := sys.Faktory.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	state, err := c.CurrentState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, n := range state.Data.Queues {
+		if n > 0 {
+			t.Errorf("queue %s holds %d jobs after the run: the run's jobs belong on its own queue, drained and removed", q, n)
+		}
+	}
+	// Bad combinations are refused with the accepted form.
+	bad := Default()
+	bad.APIURL = "http://127.0.0.1:1"
+	bad.Links = []netem.Spec{{Name: netem.ClientAPI, RTT: time.Millisecond}}
+	err = bad.Validate()
+	for _, want := range []string{"--api-url needs --faktory-url", "--link client-api"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v, want %q", err, want)
+		}
+	}
 }

@@ -155,10 +155,14 @@ func (e *execution) prepare(ctx context.Context) (target, error) {
 	var tgt target
 	switch e.p.Target {
 	case TargetAPI:
-		tgt = newAPITarget(e.st.Links[netem.ClientAPI].Addr(), e.runID, e.p.Concurrency, e.p.Compression == "gzip")
-		if err := e.st.WarmAPIPool(ctx, min(e.p.Concurrency, e.p.PoolSize)); err != nil {
+		queue := ""
+		if e.p.APIURL != "" {
+			queue = e.st.Queue
+			e.out.Notes = append(e.out.Notes, remoteAPINote(e.p, links))
+		} else if err := e.st.WarmAPIPool(ctx, min(e.p.Concurrency, e.p.PoolSize)); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
 		}
+		tgt = newAPITarget(e.st.APIBase(), e.runID, queue, e.p.Concurrency, e.p.Compression == "gzip")
 	case TargetFaktory:
 		ft, err := newFaktoryTarget(e.st.via(netem.ClientFaktory), e.runID, e.st.Queue, e.p.Concurrency)
 		if err != nil {
@@ -280,7 +284,7 @@ func (e *execution) account() {
 	if err := e.st.StopAPI(); err != nil {
 		e.out.Notes = append(e.out.Notes, fmt.Sprintf("stopping the API: %v", err))
 	}
-	if e.p.EnqueueMode == system.EnqueueAsync && e.p.Target == TargetAPI {
+	if e.p.EnqueueMode == system.EnqueueAsync && e.p.Target == TargetAPI && e.st.API != nil {
 		s := e.st.API.AsyncStats()
 		e.out.Notes = append(e.out.Notes, fmt.Sprintf("async enqueue: the API answered before Faktory had the job; accepted jobs waited up to %.1f ms (mean %.1f ms) in its buffer, not yet durable, over %d PUSHB flushes; %d refused by Faktory",
 			ms(s.MaxWindow), ms(s.MeanWindow), s.Flushes, s.Refused))
@@ -352,6 +356,16 @@ func (e *execution) finish(ctx context.Context) error {
 		return fmt.Errorf("no job was accepted: %w", snap.LastErr)
 	}
 	return nil
+}
+
+// remoteAPINote says what a run against a running API measures and what it cannot set.
+func remoteAPINote(p Plan, links []reports.Link) string {
+	measured := "not measured"
+	if i := slices.IndexFunc(links, func(l reports.Link) bool { return l.Name == netem.ClientAPI }); i >= 0 {
+		measured = fmt.Sprintf("measured at %.3f ms", links[i].MeasuredRTTMS)
+	}
+	return fmt.Sprintf("the API at %s is not run by wfbench: client-api is its real path (%s, not emulated), api-faktory its own path to Faktory (neither emulated nor measured); the network floor leaves both out; enqueue_mode, pool_size, max_batch and flush_interval are that API's own settings, not this run's",
+		p.APIURL, measured)
 }
 
 // brokerDeath names the broker's death as the cause of a step that failed because of it,

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"maps"
 	"math"
 	"slices"
@@ -150,6 +151,19 @@ var settingsTable = []Setting{
 			}
 			if _, err := system.ParseFaktoryURL(c.FaktoryURL); err != nil {
 				return "accepted is tcp://host:port or tcp+tls://[:password@]host:port (" + err.Error() + ")"
+			}
+			return ""
+		}},
+	{Key: "api_url", Kind: "string", Accept: "an http:// URL of a running API, e.g. http://127.0.0.1:8080",
+		Help: "send to a running API (wfbench serve api, or one that speaks its endpoints) instead of the run's own; needs --faktory-url, the Faktory it enqueues to. The run's jobs go to the run's own queue (X-Wfbench-Queue); client-api is then measured, not emulated",
+		set:  func(c *RunConfig, v string) error { c.APIURL = v; return nil },
+		get:  func(c RunConfig) string { return c.APIURL },
+		check: func(c RunConfig) string {
+			if c.APIURL == "" {
+				return ""
+			}
+			if u, err := url.Parse(c.APIURL); err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+				return "accepted is http://host:port of a running API, e.g. http://127.0.0.1:8080"
 			}
 			return ""
 		}},

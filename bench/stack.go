@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +63,10 @@ func StartStack(ctx context.Context, p Plan, queue string) (_ *Stack, err error)
 		}
 	}()
 	envErr := func(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err) }
-	parts := []string{system.PartAPI}
+	var parts []string
+	if p.APIURL == "" {
+		parts = append(parts, system.PartAPI)
+	}
 	if p.FaktoryURL == "" {
 		parts = append(parts, system.PartFaktory)
 	} else if err := checkFaktory(ctx, p.FaktoryURL); err != nil {
@@ -73,12 +78,32 @@ func StartStack(ctx context.Context, p Plan, queue string) (_ *Stack, err error)
 	if err != nil {
 		return nil, envErr("start the reference system", err)
 	}
+	if p.APIURL != "" {
+		if _, err := st.linkTo(system.PartWorker, st.Faktory); err != nil { // the links to Faktory
+			return nil, envErr("open links", err)
+		}
+		return st, nil
+	}
 	l, err := st.Proxies.Open(p.Links[netem.ClientAPI], st.API.Addr())
 	if err != nil {
 		return nil, envErr("open link "+netem.ClientAPI, err)
 	}
 	st.Links[netem.ClientAPI] = l
 	return st, nil
+}
+
+// APIBase is where the driver sends: the client-api link to the run's own API, or the
+// running API of --api-url.
+func (st *Stack) APIBase() string {
+	if st.plan.APIURL != "" {
+		return strings.TrimSuffix(st.plan.APIURL, "/")
+	}
+	return "http://" + st.Links[netem.ClientAPI].Addr()
+}
+
+// apiAddr is the host:port the client-api path is probed at.
+func (st *Stack) apiAddr() string {
+	return strings.TrimPrefix(st.APIBase(), "http://")
 }
 
 // checkFaktory checks an external Faktory directly: through a link, a dead broker looks
@@ -137,12 +162,11 @@ func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link,
 	out := make([]reports.Link, len(netem.LinkNames))
 	errs := make([]error, len(netem.LinkNames))
 	measure := func(i int, name string) {
-		l := st.Links[name]
 		d, err := st.measureLink(ctx, name, samples)
-		spec := l.Spec()
+		spec := st.plan.Links[name]
 		out[i] = reports.Link{
 			Name: name, ConfiguredRTTMS: ms(spec.RTT), MeasuredRTTMS: ms(d),
-			JitterMS: ms(spec.Jitter), Samples: samples,
+			JitterMS: ms(spec.Jitter), Samples: samples, Remote: st.Links[name] == nil,
 		}
 		if err != nil {
 			errs[i] = fmt.Errorf("measure link %s: %w", name, err)
@@ -150,13 +174,16 @@ func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link,
 	}
 	var wg sync.WaitGroup
 	for i, name := range netem.LinkNames {
-		if st.Links[name].Spec().RTT < parallelProbeRTT {
+		if st.plan.Links[name].RTT < parallelProbeRTT {
 			measure(i, name)
 			continue
 		}
 		wg.Go(func() { measure(i, name) })
 	}
 	wg.Wait()
+	if st.plan.APIURL != "" { // api-faktory is the running API's own path: not ours to probe
+		out = slices.DeleteFunc(out, func(l reports.Link) bool { return l.Name == netem.APIFaktory })
+	}
 	return out, errors.Join(errs...)
 }
 
@@ -164,8 +191,11 @@ func (st *Stack) MeasureLinks(ctx context.Context, samples int) ([]reports.Link,
 const parallelProbeRTT = 5 * time.Millisecond
 
 func (st *Stack) measureLink(ctx context.Context, name string, samples int) (time.Duration, error) {
+	if name == netem.APIFaktory && st.plan.APIURL != "" {
+		return 0, nil
+	}
 	if name == netem.ClientAPI {
-		p := system.NewHTTPProbe(st.Links[name].Addr())
+		p := system.NewHTTPProbe(st.apiAddr())
 		defer p.Close()
 		return netem.Measure(ctx, p.Probe, samples)
 	}

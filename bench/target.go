@@ -43,18 +43,19 @@ type target interface {
 
 // apiTarget posts to the API: /jobs/{type} for one job, /jobs/batch for more.
 type apiTarget struct {
-	base string
-	run  string
+	base  string // http://host:port
+	run   string
+	queue string // the run's own queue (HeaderQueue), for a running API
 	hc   *http.Client
 	gzip bool // gzip request bodies and accept gzip answers
 }
 
-func newAPITarget(addr, run string, conns int, gzip bool) *apiTarget {
+func newAPITarget(base, run, queue string, conns int, gzip bool) *apiTarget {
 	tr := &http.Transport{
 		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
 		IdleConnTimeout: 5 * time.Minute, DisableCompression: !gzip,
 	}
-	return &apiTarget{base: "http://" + addr, run: run, hc: &http.Client{Transport: tr}, gzip: gzip}
+	return &apiTarget{base: base, run: run, queue: queue, hc: &http.Client{Transport: tr}, gzip: gzip}
 }
 
 // gzipBody compresses a request body (the API accepts Content-Encoding: gzip).
@@ -99,6 +100,9 @@ func (t *apiTarget) enqueue(ctx context.Context, c call) ([]string, []string, er
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	req.Header.Set(system.HeaderRun, t.run)
+	if t.queue != "" {
+		req.Header.Set(system.HeaderQueue, t.queue)
+	}
 	resp, err := t.hc.Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("POST %s (%d jobs): %w", path, len(c.args), err)

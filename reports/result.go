@@ -204,6 +204,9 @@ type Link struct {
 	// Bytes that crossed the link during the run, client to server and back.
 	BytesUp   int64 `json:"bytes_up,omitempty"`
 	BytesDown int64 `json:"bytes_down,omitempty"`
+	// Remote: a path to a part wfbench does not run (--api-url), measured as it is and
+	// not emulated; its configured RTT is 0.
+	Remote bool `json:"remote,omitempty"`
 }
 
 // Jobs is the job accounting of a run.

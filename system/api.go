@@ -18,6 +18,28 @@ import (
 // HeaderRun carries a benchmark's run id into the jobs the API enqueues.
 const HeaderRun = "X-Wfbench-Run"
 
+// HeaderQueue names the Faktory queue a request's jobs go to instead of the API's own:
+// a benchmark run against a running API keeps its jobs on its own queue, which only the
+// run's workers fetch. Accepted are names that start with "wfbench-" (so it cannot reach
+// an application's queues), of letters, digits, '-' and '_', at most 64 bytes.
+const HeaderQueue = "X-Wfbench-Queue"
+
+// queueFor is the queue r's jobs go to: HeaderQueue if given and acceptable, else the
+// API's own. ok is false (and the 400 written) for an unacceptable header.
+func (a *API) queueFor(w http.ResponseWriter, r *http.Request) (string, bool) {
+	q := r.Header.Get(HeaderQueue)
+	if q == "" {
+		return a.Queue, true
+	}
+	if len(q) > 64 || !strings.HasPrefix(q, "wfbench-") || strings.IndexFunc(q, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_')
+	}) >= 0 {
+		writeError(w, http.StatusBadRequest, HeaderQueue+": accepted is a queue name starting with wfbench-, of letters, digits, - and _, at most 64 bytes")
+		return "", false
+	}
+	return q, true
+}
+
 // API is the HTTP front of the reference system: it turns requests into Faktory jobs.
 type API struct {
 	Pool     *Pool
@@ -232,7 +254,11 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	job := NewJob(jobType, args, r.Header.Get(HeaderRun), a.Queue)
+	queue, ok := a.queueFor(w, r)
+	if !ok {
+		return
+	}
+	job := NewJob(jobType, args, r.Header.Get(HeaderRun), queue)
 	if a.async != nil {
 		if a.buffer(w, []*faktory.Job{job}) {
 			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.Jid, "request_id": args.RequestID, "durable": false})
@@ -268,6 +294,10 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	run := r.Header.Get(HeaderRun)
+	queue, ok := a.queueFor(w, r)
+	if !ok {
+		return
+	}
 	jobs := make([]*faktory.Job, len(req.Jobs))
 	rids := make([]string, len(req.Jobs))
 	for i, it := range req.Jobs {
@@ -281,7 +311,7 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("jobs[%d]: %v", i, err))
 			return
 		}
-		jobs[i], rids[i] = NewJob(jobType, args, run, a.Queue), args.RequestID
+		jobs[i], rids[i] = NewJob(jobType, args, run, queue), args.RequestID
 	}
 	var resp struct {
 		JobIDs     []string          `json:"job_ids"`

@@ -1144,3 +1144,51 @@ func testPool(t *testing.T, b *Broker, size int) *Pool {
 	t.Cleanup(pool.Close)
 	return pool
 }
+
+// X-Wfbench-Queue puts a request's jobs on that queue (a run's own, against a running
+// API); a name outside wfbench's prefix or alphabet is refused with the accepted form.
+func TestAPIQueueHeader(t *testing.T) {
+	b := startBroker(t)
+	pool := testPool(t, b, 1)
+	api := NewAPI(pool, APIOptions{})
+	defer api.Stop(context.Background())
+	h := api.Handler()
+	post := func(path, body, queue string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		if queue != "" {
+			req.Header.Set(HeaderQueue, queue)
+		}
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post("/jobs/add", `{"a":1,"b":2}`, "wfbench-run-1"); rec.Code != http.StatusAccepted {
+		t.Fatalf("one job: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/jobs/batch", `{"jobs":[{"type":"add","a":1,"b":1},{"type":"add","a":1,"b":1}]}`, "wfbench-run-1"); rec.Code != http.StatusAccepted {
+		t.Fatalf("batch: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/jobs/add", `{"a":1,"b":2}`, ""); rec.Code != http.StatusAccepted {
+		t.Fatalf("no header: %d %s", rec.Code, rec.Body)
+	}
+	for _, bad := range []string{"default", "critical", "wfbench-a b", "wfbench-" + strings.Repeat("x", 60)} {
+		if rec := post("/jobs/add", `{"a":1,"b":2}`, bad); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "accepted is") {
+			t.Errorf("queue %q: %d %s, want 400 with the accepted form", bad, rec.Code, rec.Body)
+		}
+	}
+	c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	state, err := c.CurrentState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := state.Data.Queues["wfbench-run-1"]; got != 3 {
+		t.Errorf("queue wfbench-run-1 holds %d jobs, want 3", got)
+	}
+	if got := state.Data.Queues[DefaultQueue]; got != 1 {
+		t.Errorf("the API's own queue holds %d jobs, want 1", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -63,9 +64,31 @@ func main() {
 		stop()
 	}()
 	root := newRoot()
+	stopProfile := startProfile(os.Getenv("WFBENCH_CPUPROFILE"))
 	err := root.ExecuteContext(ctx)
+	stopProfile()
 	stop()
 	os.Exit(exitCode(err))
+}
+
+// startProfile writes a CPU profile of the whole command to path (WFBENCH_CPUPROFILE;
+// "" = none), for `go tool pprof`: where a long run spends its time.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "wfbench: WFBENCH_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
 
 // exitCode maps an error to the exit code by its type, never by its text, and prints it.
