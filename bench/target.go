@@ -6,12 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
-	"time"
 
 	faktory "github.com/contribsys/faktory/client"
 
@@ -43,19 +43,23 @@ type target interface {
 
 // apiTarget posts to the API: /jobs/{type} for one job, /jobs/batch for more.
 type apiTarget struct {
-	base  string // http://host:port
-	run   string
-	queue string // the run's own queue (HeaderQueue), for a running API
-	hc   *http.Client
-	gzip bool // gzip request bodies and accept gzip answers
+	conns  *httpConns
+	header []string // name, value pairs every call sends
+	gzip   bool     // gzip request bodies and accept gzip answers
 }
 
+// newAPITarget sends to base (http://host:port) over at most conns connections; queue,
+// when set, is the run's own queue on a running API (HeaderQueue).
 func newAPITarget(base, run, queue string, conns int, gzip bool) *apiTarget {
-	tr := &http.Transport{
-		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
-		IdleConnTimeout: 5 * time.Minute, DisableCompression: !gzip,
+	t := &apiTarget{conns: newHTTPConns(strings.TrimPrefix(base, "http://"), conns), gzip: gzip,
+		header: []string{"Content-Type", "application/json", system.HeaderRun, run}}
+	if queue != "" {
+		t.header = append(t.header, system.HeaderQueue, queue)
 	}
-	return &apiTarget{base: base, run: run, queue: queue, hc: &http.Client{Transport: tr}, gzip: gzip}
+	if gzip {
+		t.header = append(t.header, "Content-Encoding", "gzip")
+	}
+	return t
 }
 
 // gzipBody compresses a request body (the API accepts Content-Encoding: gzip).
@@ -67,89 +71,93 @@ func gzipBody(b []byte) []byte {
 	return buf.Bytes()
 }
 
+// jobBody is one job's request body: {"a":A,"b":B,"request_id":"R"} (request ids are
+// the run's own, of letters, digits and '-': nothing to escape).
+func jobBody(b []byte, a system.MathArgs) []byte {
+	b = append(b, `{"a":`...)
+	b = strconv.AppendFloat(b, a.A, 'g', -1, 64)
+	b = append(b, `,"b":`...)
+	b = strconv.AppendFloat(b, a.B, 'g', -1, 64)
+	b = append(b, `,"request_id":"`...)
+	b = append(b, a.RequestID...)
+	return append(b, `"}`...)
+}
+
 func (t *apiTarget) enqueue(ctx context.Context, c call) ([]string, []string, error) {
 	var path string
 	var body []byte
 	if len(c.args) == 1 {
-		a := c.args[0]
 		path = "/jobs/" + c.types[0]
-		body, _ = json.Marshal(map[string]any{"a": a.A, "b": a.B, "request_id": a.RequestID})
+		body = jobBody(make([]byte, 0, 96), c.args[0])
 	} else {
-		type item struct {
-			Type      string  `json:"type"`
-			A         float64 `json:"a"`
-			B         float64 `json:"b"`
-			RequestID string  `json:"request_id"`
-		}
-		items := make([]item, len(c.args))
-		for i, a := range c.args {
-			items[i] = item{c.types[i], a.A, a.B, a.RequestID}
-		}
 		path = "/jobs/batch"
-		body, _ = json.Marshal(map[string]any{"jobs": items})
+		body = append(make([]byte, 0, 16+len(c.args)*96), `{"jobs":[`...)
+		for i, a := range c.args {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, `{"type":"`+c.types[i]+`",`...)
+			body = append(body, jobBody(nil, a)[1:]...)
+		}
+		body = append(body, "]}"...)
 	}
 	if t.gzip {
 		body = gzipBody(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if t.gzip {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
-	req.Header.Set(system.HeaderRun, t.run)
-	if t.queue != "" {
-		req.Header.Set(system.HeaderQueue, t.queue)
-	}
-	resp, err := t.hc.Do(req)
+	ans, err := t.conns.do(ctx, http.MethodPost, path, t.header, body, t.gzip)
 	if err != nil {
 		return nil, nil, fmt.Errorf("POST %s (%d jobs): %w", path, len(c.args), err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("POST %s: read answer: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusAccepted {
-		return nil, nil, fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(data))
+	if ans.status != http.StatusAccepted {
+		return nil, nil, fmt.Errorf("POST %s: %d %s: %s", path, ans.status, http.StatusText(ans.status), bytes.TrimSpace(ans.body))
 	}
 	if len(c.args) == 1 {
 		return c.rids(), nil, nil
 	}
-	var ans struct {
+	var res struct {
 		RequestIDs []string          `json:"request_ids"`
 		Rejected   map[string]string `json:"rejected"`
 	}
-	if err := json.Unmarshal(data, &ans); err != nil {
+	if err := json.Unmarshal(ans.body, &res); err != nil {
 		return nil, nil, fmt.Errorf("POST %s: parse answer: %w", path, err)
 	}
-	return ans.RequestIDs, slices.Collect(maps.Keys(ans.Rejected)), nil
+	return res.RequestIDs, slices.Collect(maps.Keys(res.Rejected)), nil
 }
 
-// warm opens n keep-alive connections by sending n overlapping pings.
+// warm opens n connections with a request each, so the load does not pay their dials.
 func (t *apiTarget) warm(ctx context.Context, n int) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	conns := make(chan *httpConn, n)
 	for range n {
 		wg.Go(func() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, t.base+"/ping", nil)
-			resp, err := t.hc.Do(req)
+			c, err := t.conns.get(ctx)
+			if err == nil {
+				var ans answer
+				if ans, _, err = c.roundTrip(http.MethodGet, t.conns.addr, "/ping", nil, nil, false); err == nil && ans.status >= 300 {
+					err = fmt.Errorf("GET /ping: %d", ans.status)
+				}
+				if err != nil {
+					t.conns.drop(c)
+				} else {
+					conns <- c
+				}
+			}
 			if err != nil {
 				errs <- fmt.Errorf("warm API connection: %w", err)
-				return
 			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
 		})
 	}
 	wg.Wait()
 	close(errs)
+	close(conns)
+	for c := range conns { // back only after all are open: n distinct connections
+		t.conns.put(c, true)
+	}
 	return <-errs
 }
 
-func (t *apiTarget) close() { t.hc.CloseIdleConnections() }
+func (t *apiTarget) close() { t.conns.close() }
 
 // faktoryTarget pushes straight to Faktory: PUSH for one job, PUSHB for more.
 type faktoryTarget struct {
