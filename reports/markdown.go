@@ -239,7 +239,11 @@ func (m *mdWriter) run(r *Run, overTime *Plot) {
 		}
 		rows := make([][]string, len(r.Links))
 		for i, l := range r.Links {
-			rows[i] = []string{l.Name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l)}
+			name := l.Name
+			if l.Remote {
+				name += " (remote: measured, not emulated)"
+			}
+			rows[i] = []string{name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l)}
 			if counted {
 				rows[i] = append(rows[i], fmt.Sprint(l.BytesUp), fmt.Sprint(l.BytesDown), bytesPerJob(l, r.Jobs.Accepted))
 			}
