@@ -6,9 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -175,37 +173,6 @@ add up, durations take the longest. Runs found in one file only are kept as they
 	cmd.Flags().StringVarP(&out, "out", "o", "", "merged result file (required)")
 	cmd.Flags().BoolVar(&withReports, "reports", false, "also write every report beside it")
 	return cmd
-}
-
-// parseFraction reads "10%" or "0.1" as 0.1.
-func parseFraction(flag, s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	pct := strings.HasSuffix(t, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
-	if pct {
-		v /= 100
-	}
-	if err != nil || v < 0 || v != v {
-		return 0, fmt.Errorf("%s %q: accepted is a percentage or a fraction of 0 or more, e.g. 10%% or 0.1", flag, s)
-	}
-	if !pct && v > 1 {
-		return 0, fmt.Errorf("%s %q: a fraction above 1 is over 100%%; write the percentage with its sign, e.g. %s%%", flag, s, t)
-	}
-	return v, nil
-}
-
-var pctSuffix = regexp.MustCompile(`[_ .-](p50|p99|p99\.9)$`)
-
-// parseThreshold reads "METRIC=LIMIT", e.g. "enqueue p99=20%" or "enqueue_p99=20%".
-func parseThreshold(s string) (string, float64, error) {
-	i := strings.LastIndex(s, "=")
-	if i <= 0 {
-		return "", 0, fmt.Errorf("--threshold %q: accepted form is METRIC=LIMIT, e.g. \"enqueue p99=20%%\"; metrics: %s", s, strings.Join(reports.CompareMetricNames(), ", "))
-	}
-	name := strings.TrimSpace(s[:i])
-	name = pctSuffix.ReplaceAllString(name, " $1")
-	v, err := parseFraction("--threshold "+name, s[i+1:])
-	return name, v, err
 }
 
 // sameFile reports whether two paths name the same file or folder (or would).
