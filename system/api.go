@@ -171,7 +171,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /healthz", m.route("healthz", a.healthz))
 	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	return withGzip(mux)
+	return withGzip(mux, a.MaxBody)
 }
 
 // Start serves on bind ("" = 127.0.0.1 on an ephemeral port) until Stop.
@@ -234,10 +234,6 @@ type batchItem struct {
 	oneRequest
 }
 
-type batchRequest struct {
-	Jobs []batchItem `json:"jobs"`
-}
-
 func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 	op := r.PathValue("op")
 	jobType, ok := Operations[op]
@@ -281,16 +277,14 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
-	var req batchRequest
-	if !a.decode(w, r, &req) {
+	items, ok := decodeList[batchItem](a, w, r, "jobs", a.MaxBatch, func(n int) string {
+		return fmt.Sprintf("batch exceeds FAKTORY_MAX_BATCH_SIZE=%d: reading stopped at job %d; send at most %d jobs per batch", a.MaxBatch, n, a.MaxBatch)
+	})
+	if !ok {
 		return
 	}
-	if len(req.Jobs) == 0 {
+	if len(items) == 0 {
 		writeError(w, http.StatusBadRequest, `empty batch: want {"jobs":[{"type":"add","a":1,"b":2}, ...]}`)
-		return
-	}
-	if len(req.Jobs) > a.MaxBatch {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch of %d jobs exceeds FAKTORY_MAX_BATCH_SIZE=%d", len(req.Jobs), a.MaxBatch))
 		return
 	}
 	run := r.Header.Get(HeaderRun)
@@ -298,9 +292,9 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	jobs := make([]*faktory.Job, len(req.Jobs))
-	rids := make([]string, len(req.Jobs))
-	for i, it := range req.Jobs {
+	jobs := make([]*faktory.Job, len(items))
+	rids := make([]string, len(items))
+	for i, it := range items {
 		jobType, ok := Operations[it.Type]
 		if !ok {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("jobs[%d]: unknown type %q: accepted are %s", i, it.Type, OperationNames))
@@ -427,12 +421,21 @@ func Ping(c *faktory.Client) error {
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.MaxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", a.MaxBody))
-			return false
-		}
+	return a.decoded(w, dec, dec.Decode(v), "")
+}
+
+// decoded answers a decoding error (413 past the body limit or tooMany, 400 otherwise)
+// or, when there was none, checks that nothing follows the object.
+func (a *API) decoded(w http.ResponseWriter, dec *json.Decoder, err error, tooMany string) bool {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", a.MaxBody))
+		return false
+	case errors.Is(err, errTooMany):
+		writeError(w, http.StatusRequestEntityTooLarge, tooMany)
+		return false
+	case err != nil:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid JSON body: %v", err))
 		return false
 	}
@@ -441,6 +444,79 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+var errTooMany = errors.New("too many items")
+
+// decodeList reads a body {"<key>":[item, ...]} one item at a time and stops at the
+// (limit+1)th with 413 (tooMany(limit+1) says why): a gzip body of a few KB can inflate
+// to millions of empty objects, and decoding them all before counting them took
+// hundreds of MB (issue 13). Memory is then bounded by limit items and the body limit.
+func decodeList[T any](a *API, w http.ResponseWriter, r *http.Request, key string, limit int, tooMany func(n int) string) ([]T, bool) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.MaxBody))
+	dec.DisallowUnknownFields()
+	var items []T
+	err := streamList(dec, key, func() error {
+		if len(items) >= limit {
+			return errTooMany
+		}
+		var it T
+		if err := dec.Decode(&it); err != nil {
+			return err
+		}
+		items = append(items, it)
+		return nil
+	})
+	return items, a.decoded(w, dec, err, tooMany(limit+1))
+}
+
+// streamList walks {"<key>":[...]} (key matched as encoding/json matches field names,
+// case-insensitively; null for no items), calling each with the decoder before every
+// item; any other field is an error, as DisallowUnknownFields has it.
+func streamList(dec *json.Decoder, key string, each func() error) error {
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if name, _ := tok.(string); !strings.EqualFold(name, key) || seen {
+			return fmt.Errorf("json: unknown or repeated field %q: want one %q", name, key)
+		}
+		seen = true
+		if tok, err = dec.Token(); err != nil {
+			return err
+		}
+		if tok == nil { // null: no items
+			continue
+		}
+		if tok != json.Delim('[') {
+			return fmt.Errorf("%q must be an array", key)
+		}
+		for dec.More() {
+			if err := each(); err != nil {
+				return err
+			}
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return fmt.Errorf("got %v, want %q", tok, want)
+	}
+	return nil
 }
 
 func (o oneRequest) args() (MathArgs, error) {

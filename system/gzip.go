@@ -12,14 +12,17 @@ import (
 
 // withGzip accepts gzip-compressed request bodies (Content-Encoding: gzip) and gzips
 // responses for clients that ask (Accept-Encoding), the analysis' compression item.
-// Response compression is klauspost/compress's gzhttp; the body limit of each handler
-// applies to the decompressed bytes, so a small compressed body cannot inflate past it.
-func withGzip(next http.Handler) http.Handler {
+// Response compression is klauspost/compress's gzhttp. Both sides of a compressed body
+// are bounded by maxBody: the bytes as sent (a stream of empty gzip members inflates
+// to nothing, so only this ends it) and the bytes inflated (a few KB inflate to
+// megabytes); the handlers' decoders stop at their own item counts well before.
+func withGzip(next http.Handler, maxBody int64) http.Handler {
 	decompress := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 		case "", "identity":
 		case "gzip":
-			zr, err := gzip.NewReader(r.Body)
+			sent := http.MaxBytesReader(w, r.Body, maxBody)
+			zr, err := gzip.NewReader(sent)
 			if err != nil {
 				writeError(w, http.StatusBadRequest, fmt.Sprintf("Content-Encoding gzip, but the body is not gzip: %v", err))
 				return
@@ -28,7 +31,7 @@ func withGzip(next http.Handler) http.Handler {
 			r.Body = struct {
 				io.Reader
 				io.Closer
-			}{zr, r.Body}
+			}{http.MaxBytesReader(w, io.NopCloser(zr), maxBody), sent}
 			r.Header.Del("Content-Encoding")
 			r.ContentLength = -1
 		default:

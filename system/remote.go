@@ -162,16 +162,20 @@ func (s *HTTPSink) Close(ctx context.Context) error {
 	return nil
 }
 
+// MaxCompletionsPerPost bounds the completions one POST /completions may carry (413
+// past it): the list is decoded item by item, and memory stays bounded.
+const MaxCompletionsPerPost = 1000
+
 // completionsHandler is POST /completions: completions from workers in other processes,
 // fed to the result store and to the API's completion sink, if any.
 func (a *API) completions(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Completions []wireCompletion `json:"completions"`
-	}
-	if !a.decode(w, r, &req) {
+	list, ok := decodeList[wireCompletion](a, w, r, "completions", MaxCompletionsPerPost, func(n int) string {
+		return fmt.Sprintf("reading stopped at completion %d: send at most %d per POST", n, MaxCompletionsPerPost)
+	})
+	if !ok {
 		return
 	}
-	for _, wc := range req.Completions {
+	for _, wc := range list {
 		c := wc.completion()
 		if a.results != nil {
 			a.results.Complete(c)
