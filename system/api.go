@@ -40,6 +40,41 @@ func (a *API) queueFor(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return q, true
 }
 
+// maxRunID bounds HeaderRun, which every job of the request carries.
+const maxRunID = 64
+
+// runFor is r's run id (HeaderRun, "" if none); ok is false (and the 400 written) when
+// it is not at most maxRunID visible ASCII characters.
+func runFor(w http.ResponseWriter, r *http.Request) (string, bool) {
+	run := r.Header.Get(HeaderRun)
+	if run != "" && !visibleASCII(run, maxRunID) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: accepted is 1 to %d visible ASCII characters (letters, digits, punctuation; no spaces), got %d bytes", HeaderRun, maxRunID, len(run)))
+		return "", false
+	}
+	return run, true
+}
+
+// maxRequestID bounds a request id: it is stored with its job (in Faktory and the
+// result store), echoed in answers and used in GET paths.
+const maxRequestID = 128
+
+// requestIDForm is the accepted form of a request id, for 400s.
+var requestIDForm = fmt.Sprintf("request_id: accepted is 1 to %d visible ASCII characters (letters, digits, punctuation; no spaces)", maxRequestID)
+
+// visibleASCII reports whether s is 1 to limit bytes, each a visible ASCII character:
+// ids that end up in logs, URLs and headers need no escaping.
+func visibleASCII(s string, limit int) bool {
+	if len(s) == 0 || len(s) > limit {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '!' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // API is the HTTP front of the reference system: it turns requests into Faktory jobs.
 type API struct {
 	Pool     *Pool
@@ -52,6 +87,7 @@ type API struct {
 	results *ResultStore
 	sink    CompletionSink
 	metrics *apiMetrics
+	timeout HTTPTimeouts
 	srv     *http.Server
 	addr    string
 	done    chan error
@@ -73,6 +109,52 @@ type APIOptions struct {
 	// Completions, when set, also receives what workers in other processes POST to
 	// /completions (a benchmark's recorder, say).
 	Completions CompletionSink
+	// Timeouts of the HTTP server; zero fields take DefaultHTTPTimeouts(MaxBody)'s.
+	Timeouts HTTPTimeouts
+}
+
+// HTTPTimeouts bound how long one client may hold one of the API's connections: a
+// client sending its header or body a byte at a time (slowloris), or keeping a
+// connection idle, is cut off instead of holding a goroutine and a descriptor for as
+// long as it likes.
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // the request line and header
+	Read       time.Duration // the whole request, body included, from its first byte
+	Write      time.Duration // from the end of the header to the end of the answer
+	Idle       time.Duration // a keep-alive connection waiting for its next request
+}
+
+// slowestLink is the slowest link wfbench's scenarios emulate (64 KB/s, in bytes/s).
+const slowestLink = 64_000
+
+// enqueueBudget is what a request may spend in its handler: Faktory's round trip is
+// bounded by FAKTORY_READ_TIMEOUT / FAKTORY_WRITE_TIMEOUT, 30 s by default.
+const enqueueBudget = 30 * time.Second
+
+// maxHeaderBytes bounds a request's header block (431 past it). The API reads a few
+// short headers (run and queue, at most 64 bytes each; a bearer token; Content-Type);
+// 64 KiB leaves room for what proxies add. Go's default is 1 MiB.
+const maxHeaderBytes = 64 << 10
+
+// DefaultHTTPTimeouts are an API's timeouts for bodies of at most maxBody bytes, sized
+// so that the largest request it accepts (a batch of FAKTORY_MAX_BATCH_SIZE jobs is
+// well under it) still arrives over the slowest link the scenarios emulate, and its
+// answer (job and request ids, about the request's size) still leaves: at 64 KB/s an
+// 8 MiB body takes 131 s, so Read is 141 s and Write 5 min. Idle is 2 min: the
+// benchmark driver keeps its connections between calls and does not redial one the
+// server closed, so it must outlast a pause between a run's phases.
+func DefaultHTTPTimeouts(maxBody int64) HTTPTimeouts {
+	transfer := time.Duration(maxBody) * time.Second / slowestLink
+	t := HTTPTimeouts{ReadHeader: 10 * time.Second, Idle: 2 * time.Minute}
+	t.Read = t.ReadHeader + transfer
+	t.Write = t.Read + enqueueBudget + transfer
+	return t
+}
+
+// orDefault fills t's zero fields from d.
+func (t HTTPTimeouts) orDefault(d HTTPTimeouts) HTTPTimeouts {
+	return HTTPTimeouts{ReadHeader: cmp.Or(t.ReadHeader, d.ReadHeader), Read: cmp.Or(t.Read, d.Read),
+		Write: cmp.Or(t.Write, d.Write), Idle: cmp.Or(t.Idle, d.Idle)}
 }
 
 // NewAPI returns an API enqueueing through pool.
@@ -84,7 +166,8 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 		o.MaxBody = 8 << 20
 	}
 	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue),
-		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results, sink: o.Completions}
+		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results, sink: o.Completions,
+		timeout: o.Timeouts.orDefault(DefaultHTTPTimeouts(o.MaxBody))}
 	a.metrics = newAPIMetrics(a)
 	if a.Mode == EnqueueAsync {
 		interval := cmp.Or(o.FlushInterval, 10*time.Millisecond)
@@ -184,7 +267,9 @@ func (a *API) Start(bind string) error {
 		return fmt.Errorf("API listen on %s: %w", bind, err)
 	}
 	a.addr = l.Addr().String()
-	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.srv = &http.Server{Handler: a.Handler(), MaxHeaderBytes: maxHeaderBytes,
+		ReadHeaderTimeout: a.timeout.ReadHeader, ReadTimeout: a.timeout.Read,
+		WriteTimeout: a.timeout.Write, IdleTimeout: a.timeout.Idle}
 	a.done = make(chan error, 1)
 	go func() {
 		err := a.srv.Serve(l)
@@ -254,7 +339,11 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	job := NewJob(jobType, args, r.Header.Get(HeaderRun), queue)
+	run, ok := runFor(w, r)
+	if !ok {
+		return
+	}
+	job := NewJob(jobType, args, run, queue)
 	if a.async != nil {
 		if a.buffer(w, []*faktory.Job{job}) {
 			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.Jid, "request_id": args.RequestID, "durable": false})
@@ -287,7 +376,10 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `empty batch: want {"jobs":[{"type":"add","a":1,"b":2}, ...]}`)
 		return
 	}
-	run := r.Header.Get(HeaderRun)
+	run, ok := runFor(w, r)
+	if !ok {
+		return
+	}
 	queue, ok := a.queueFor(w, r)
 	if !ok {
 		return
@@ -360,6 +452,10 @@ func (a *API) result(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rid := r.PathValue("request_id")
+	if !visibleASCII(rid, maxRequestID) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s, got %d bytes", requestIDForm, len(rid)))
+		return
+	}
 	res, ok := a.results.Get(rid)
 	if !ok {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no job with request_id %q (unknown, or evicted from the result store)", rid))
@@ -526,6 +622,8 @@ func (o oneRequest) args() (MathArgs, error) {
 	rid := o.RequestID
 	if rid == "" {
 		rid = faktory.RandomJid()
+	} else if !visibleASCII(rid, maxRequestID) {
+		return MathArgs{}, fmt.Errorf("%s, got %d bytes", requestIDForm, len(rid))
 	}
 	return MathArgs{A: *o.A, B: *o.B, RequestID: rid}, nil
 }
