@@ -189,22 +189,26 @@ func (l *Link) apply(c Condition, imposed bool) error {
 // bodies. (Latency, jitter and bandwidth are settings of the link's LatencyToxic.)
 func conditionToxics(c Condition) map[string]string {
 	toxics := map[string]string{}
-	add := func(kind, typ string, attrs map[string]any) {
-		for _, dir := range []string{"upstream", "downstream"} {
-			name := "cond_" + kind + "_" + dir
-			body, _ := json.Marshal(map[string]any{
-				"name": name, "type": typ, "stream": dir, "toxicity": 1.0, "attributes": attrs,
-			})
-			toxics[name] = string(body)
-		}
-	}
 	switch c.Fault {
 	case FaultReset:
-		add("reset", "reset_peer", map[string]any{"timeout": 0})
+		addToxicPair(toxics, "reset", "reset_peer", map[string]any{"timeout": 0})
 	case FaultBlackhole:
-		add("blackhole", "timeout", map[string]any{"timeout": 0})
+		addToxicPair(toxics, "blackhole", "timeout", map[string]any{"timeout": 0})
 	}
 	return toxics
+}
+
+// addToxicPair adds to toxics a condition toxic of type typ on each direction, named
+// cond_<kind>_<direction>, as an AddToxicJson body (the external backend's client sends
+// the same body).
+func addToxicPair(toxics map[string]string, kind, typ string, attrs map[string]any) {
+	for _, dir := range []string{"upstream", "downstream"} {
+		name := "cond_" + kind + "_" + dir
+		body, _ := json.Marshal(map[string]any{
+			"name": name, "type": typ, "stream": dir, "toxicity": 1.0, "attributes": attrs,
+		})
+		toxics[name] = string(body)
+	}
 }
 
 // relistenFor bounds how long Lift retries listening on the link's address after a
