@@ -3,10 +3,13 @@ package system
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -88,6 +91,7 @@ type API struct {
 	sink    CompletionSink
 	metrics *apiMetrics
 	timeout HTTPTimeouts
+	token   *[sha256.Size]byte // nil: no token required
 	srv     *http.Server
 	addr    string
 	done    chan error
@@ -111,6 +115,9 @@ type APIOptions struct {
 	Completions CompletionSink
 	// Timeouts of the HTTP server; zero fields take DefaultHTTPTimeouts(MaxBody)'s.
 	Timeouts HTTPTimeouts
+	// Token, when set (API_TOKEN), is required of every request but GET /healthz and
+	// GET /ping, as Authorization: Bearer <Token>.
+	Token string
 }
 
 // HTTPTimeouts bound how long one client may hold one of the API's connections: a
@@ -168,6 +175,10 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue),
 		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results, sink: o.Completions,
 		timeout: o.Timeouts.orDefault(DefaultHTTPTimeouts(o.MaxBody))}
+	if o.Token != "" {
+		sum := sha256.Sum256([]byte(o.Token))
+		a.token = &sum
+	}
 	a.metrics = newAPIMetrics(a)
 	if a.Mode == EnqueueAsync {
 		interval := cmp.Or(o.FlushInterval, 10*time.Millisecond)
@@ -254,7 +265,57 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /healthz", m.route("healthz", a.healthz))
 	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	return withGzip(mux, a.MaxBody)
+	return a.guard(withGzip(mux, a.MaxBody))
+}
+
+// guard turns away, before any body is read: a browser's cross-origin write (403: a web
+// page must not enqueue jobs or forge completions through a visitor's browser;
+// requests without Origin and Sec-Fetch-Site, from wfbench's driver, workers or curl,
+// pass), a request without the bearer token when one is set (401), and a POST whose
+// body is declared as something other than JSON (415: an HTML form can post text/plain
+// that happens to be JSON without a CORS preflight). A POST that declares no type at
+// all passes: no browser sends a body without a type unchecked by the cross-origin
+// rule (fetch adds Origin and Sec-Fetch-Site), and non-browser clients, some of the
+// repository's tests among them, send none.
+func (a *API) guard(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := cop.Check(r); err != nil {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("%v: the API takes writes from non-browser clients and same-origin pages only", err))
+			return
+		}
+		if a.token != nil && !tokenFree(r) && !a.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="wfbench API"`)
+			writeError(w, http.StatusUnauthorized, "this API needs Authorization: Bearer <API_TOKEN>")
+			return
+		}
+		if r.Method == http.MethodPost {
+			if ct := r.Header.Get("Content-Type"); ct != "" {
+				if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+					writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: accepted is application/json", ct))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tokenFree reports whether r may go without the token: the liveness checks, which a load
+// balancer or the driver's warm-up call without credentials and which reveal nothing.
+func tokenFree(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.URL.Path == "/healthz" || r.URL.Path == "/ping")
+}
+
+// authorized reports whether r carries the token. Both sides are hashed first, so the
+// comparison takes the same time whatever the length or content of the guess.
+func (a *API) authorized(r *http.Request) bool {
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimLeft(cred, " ")))
+	return subtle.ConstantTimeCompare(got[:], a.token[:]) == 1
 }
 
 // Start serves on bind ("" = 127.0.0.1 on an ephemeral port) until Stop.

@@ -32,6 +32,10 @@ type Config struct {
 	PollInterval      time.Duration // WORKER_POLL_INTERVAL
 	WorkerAck         string        // WORKER_ACK
 	WorkerReportURL   string        // WORKER_REPORT_URL: where a standalone worker POSTs completions
+	// APIToken (API_TOKEN), when set, is the bearer token the API requires of every
+	// request but /healthz and /ping, and the one a standalone worker sends with its
+	// completions.
+	APIToken string
 	// WorkerRate is the job rate a tuned worker is sized for by Little's law (WORKER_RATE,
 	// jobs/s; 0: DefaultWorkerRate).
 	WorkerRate float64
@@ -117,6 +121,13 @@ var knobs = []knob{
 		return nil
 	}},
 	enumKnob("WORKER_ACK", func(c *Config) *string { return &c.WorkerAck }, []string{AckSync, AckPipelined}),
+	{"API_TOKEN", "16 to 1024 visible ASCII characters, e.g. the output of openssl rand -hex 16", func(c *Config, v string) error {
+		if len(v) < 16 || !visibleASCII(v, 1024) {
+			return errBadValue
+		}
+		c.APIToken = v
+		return nil
+	}},
 	{"WORKER_REPORT_URL", "an http:// or https:// URL, e.g. http://127.0.0.1:8080/completions", func(c *Config, v string) error {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 			return errBadValue

@@ -52,8 +52,9 @@ func (w wireCompletion) completion() Completion {
 // POST /completions, when the worker runs as its own process), in batches: every
 // 50 ms or 500 completions. A failed POST is retried with backoff; Close flushes.
 type HTTPSink struct {
-	url string
-	hc  *http.Client
+	url   string
+	token string
+	hc    *http.Client
 
 	mu      sync.Mutex
 	pending []wireCompletion
@@ -64,9 +65,17 @@ type HTTPSink struct {
 	dropped int
 }
 
+// HTTPSinkOptions configures NewHTTPSinkWith.
+type HTTPSinkOptions struct {
+	Token string // sent as Authorization: Bearer, for an API with API_TOKEN
+}
+
 // NewHTTPSink posts completions to url.
-func NewHTTPSink(url string) *HTTPSink {
-	s := &HTTPSink{url: url, hc: &http.Client{Timeout: 10 * time.Second},
+func NewHTTPSink(url string) *HTTPSink { return NewHTTPSinkWith(url, HTTPSinkOptions{}) }
+
+// NewHTTPSinkWith posts completions to url as o says.
+func NewHTTPSinkWith(url string, o HTTPSinkOptions) *HTTPSink {
+	s := &HTTPSink{url: url, token: o.Token, hc: &http.Client{Timeout: 10 * time.Second},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s
@@ -135,7 +144,15 @@ func (s *HTTPSink) run() {
 
 func (s *HTTPSink) post(batch []wireCompletion) error {
 	body, _ := json.Marshal(map[string]any{"completions": batch})
-	resp, err := s.hc.Post(s.url, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", s.url, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := s.hc.Do(req)
 	if err != nil {
 		return err
 	}

@@ -122,7 +122,7 @@ func (st *Standalone) startAPI(cfg Config) error {
 		return err
 	}
 	st.API = NewAPI(st.pool, APIOptions{MaxBatch: cfg.MaxBatch, Queue: st.opts.Queue, Mode: cfg.EnqueueMode,
-		FlushInterval: cfg.FlushInterval, Results: st.Results})
+		FlushInterval: cfg.FlushInterval, Results: st.Results, Token: cfg.APIToken})
 	if err = st.API.Start(st.opts.APIBind); err != nil {
 		return fmt.Errorf("start API: %w", err)
 	}
@@ -157,7 +157,7 @@ func (st *Standalone) StartWorker(ctx context.Context, cfg Config, sink Completi
 		sinks = append(sinks, sink)
 	}
 	if cfg.WorkerReportURL != "" {
-		st.remote = NewHTTPSink(cfg.WorkerReportURL)
+		st.remote = NewHTTPSinkWith(cfg.WorkerReportURL, HTTPSinkOptions{Token: cfg.APIToken})
 		sinks = append(sinks, st.remote)
 	}
 	st.Worker, err = StartWorker(ctx, WorkerOptions{
