@@ -160,6 +160,6 @@ network floor that physics allows.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newScenarioCmd(), newReportCmd(), newCompareCmd(), newServeCmd(), newUpCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newScenarioCmd(), newReportCmd(), newCompareCmd(), newServeCmd(), newUpCmd(), newDiagnoseCmd(), newVersionCmd())
 	return root
 }
