@@ -27,11 +27,12 @@ type RunConfig struct {
 	Name string
 
 	// Network
-	Netem    string        // toxiproxy
-	Topology string        // central | split
-	RTT      time.Duration // RTT of the links that cross the WAN in the topology
-	Jitter   time.Duration
-	Links    []netem.Spec // per-link overrides
+	Netem        string        // toxiproxy | toxiproxy-external
+	ToxiproxyURL string        // toxiproxy-external: the running server's API, e.g. http://127.0.0.1:8474
+	Topology     string        // central | split
+	RTT          time.Duration // RTT of the links that cross the WAN in the topology
+	Jitter       time.Duration
+	Links        []netem.Spec // per-link overrides
 
 	// Load
 	Target      string

@@ -21,11 +21,11 @@ type phaser struct {
 	timers  []*time.Timer
 	rec     []reports.Phase
 	owner   map[string]int // link → index of the phase imposed on it
-	links   map[string]*netem.Link
+	links   map[string]netem.LinkHandle
 	phases  []Phase
 }
 
-func startPhases(phases []Phase, links map[string]*netem.Link, start time.Time) *phaser {
+func startPhases(phases []Phase, links map[string]netem.LinkHandle, start time.Time) *phaser {
 	p := &phaser{start: start, links: links, phases: phases, owner: map[string]int{}}
 	p.mu.Lock() // timers may fire at once (at: 0): they wait until every one is set up
 	defer p.mu.Unlock()

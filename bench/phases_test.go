@@ -56,7 +56,7 @@ func TestPhaseAtZeroApplies(t *testing.T) {
 	cond := netem.Condition{Latency: time.Second}
 	for i := range 50 {
 		p := startPhases([]Phase{{Link: netem.ClientAPI, Condition: cond}, {Link: netem.ClientAPI, At: time.Hour, Condition: cond}},
-			map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+			map[string]netem.LinkHandle{netem.ClientAPI: l}, time.Now())
 		ok := waitImposed(l, cond)
 		rec := p.stop()
 		if !ok || rec[0].AppliedAtS == nil || rec[0].LiftedAtS == nil || rec[1].AppliedAtS != nil {
@@ -77,7 +77,7 @@ func TestPhaseLiftOnlyItsOwn(t *testing.T) {
 	// that long would impose a after b): the second phase is due in an hour and imposed by
 	// hand, as its timer would, once the first holds the link.
 	p := startPhases([]Phase{{Link: netem.ClientAPI, Condition: a}, {Link: netem.ClientAPI, At: time.Hour, Condition: b}},
-		map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+		map[string]netem.LinkHandle{netem.ClientAPI: l}, time.Now())
 	defer p.stop()
 	if !waitImposed(l, a) {
 		t.Fatal("the first phase never took the link")
@@ -143,7 +143,7 @@ func TestPhaseLastsAtLeastFor(t *testing.T) {
 	const span = 15 * time.Millisecond
 	for i := range 40 {
 		p := startPhases([]Phase{{Link: netem.ClientAPI, For: span, Condition: cond}},
-			map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+			map[string]netem.LinkHandle{netem.ClientAPI: l}, time.Now())
 		lifted := waitLifted(p, 0)
 		rec := p.stop()
 		if !lifted || rec[0].AppliedAtS == nil {
@@ -161,7 +161,7 @@ func TestPhaseCutShortByRunEnd(t *testing.T) {
 	l := phaseLink(t)
 	cond := netem.Condition{Latency: 10 * time.Millisecond}
 	p := startPhases([]Phase{{Link: netem.ClientAPI, For: time.Hour, Condition: cond}},
-		map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+		map[string]netem.LinkHandle{netem.ClientAPI: l}, time.Now())
 	if !waitImposed(l, cond) {
 		t.Fatal("phase never imposed")
 	}
@@ -174,7 +174,7 @@ func TestPhaseCutShortByRunEnd(t *testing.T) {
 	}
 
 	done := startPhases([]Phase{{Link: netem.ClientAPI, For: 5 * time.Millisecond, Condition: cond}},
-		map[string]*netem.Link{netem.ClientAPI: l}, time.Now())
+		map[string]netem.LinkHandle{netem.ClientAPI: l}, time.Now())
 	waitLifted(done, 0)
 	if rec := done.stop(); rec[0].LiftedAtS == nil || rec[0].CutShort || len(phaseNotes(rec)) != 0 {
 		t.Errorf("record %+v, notes %q: a phase that ran its course is not cut short", rec[0], phaseNotes(rec))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	tpclient "github.com/Shopify/toxiproxy/v2/client"
+
+	"github.com/wfbench/wfbench/internal/testservers"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
@@ -758,5 +762,36 @@ func TestExecuteRemoteAPI(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate: %v, want %q", err, want)
 		}
+	}
+}
+
+// Links on a running official toxiproxy server: the run completes every job, the links
+// carry their configured RTT, the backend's limits are noted, and no proxy is left
+// behind.
+func TestExecuteToxiproxyExternal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the official toxiproxy server")
+	}
+	url := testservers.Toxiproxy(t)
+	cfg := Default()
+	cfg.Netem, cfg.ToxiproxyURL = netem.BackendExternal, url
+	cfg.RTT, cfg.Batch, cfg.Jobs, cfg.WorkerConcurrency, cfg.PollInterval = 60*time.Millisecond, 20, 200, 10, 50*time.Millisecond
+	run := execute(t, testCtx(t, 90*time.Second), cfg)
+	wantAllDone(t, run, 200)
+	for _, l := range run.Links {
+		// The floor is physical (the toxics' whole ms may round 0.5 ms down); the ceiling
+		// only catches a link that is not compensated or not applied: the precision itself
+		// is netem's TestExternal, on a quiet link, and the note's figures.
+		if c := l.ConfiguredRTTMS; c > 0 && (l.MeasuredRTTMS < c-1 || l.MeasuredRTTMS > c*1.25) {
+			t.Errorf("link %s measured %.3f ms, configured %.0f ms", l.Name, l.MeasuredRTTMS, c)
+		}
+	}
+	wantNote(t, run, "whole milliseconds")
+	proxies, err := tpclient.NewClient(url).Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(proxies) != 0 {
+		t.Errorf("proxies left on the server: %v", slices.Collect(maps.Keys(proxies)))
 	}
 }

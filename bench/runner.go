@@ -92,7 +92,7 @@ func ExecutePlan(ctx context.Context, p Plan, opts Options) (_ reports.Run, err 
 	e.out = reports.Run{Name: p.DisplayName(), Config: ResultConfig(p.RunConfig)}
 
 	e.log.Info("starting stack", "run", e.out.Name)
-	if e.st, err = StartStack(ctx, p, "wfbench-"+e.runID); err != nil {
+	if e.st, err = StartStack(ctx, p, e.runID); err != nil {
 		return e.out, err
 	}
 	defer e.st.Close()
@@ -316,6 +316,7 @@ func (e *execution) account() {
 // finish fills the run's figures from the recorder's snapshot and says how it ended.
 func (e *execution) finish(ctx context.Context) error {
 	out := &e.out
+	out.Notes = append(out.Notes, e.st.Proxies.Notes()...) // what the links' backend could not do as configured
 	if p50, p99, n := e.st.Proxies.Lateness(); n > 0 {
 		out.DelayLine = &reports.DelayLine{LatenessP50MS: ms(p50), LatenessP99MS: ms(p99), Deliveries: n}
 	}

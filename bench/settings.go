@@ -3,9 +3,9 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"maps"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,7 +212,25 @@ var settingsTable = []Setting{
 			}
 			return ""
 		}},
-	enumSetting("netem", "toxiproxy", []string{"toxiproxy"}, "latency backend: toxiproxy (the kernel backend is not built yet)", func(c *RunConfig) *string { return &c.Netem }),
+	enumSetting("netem", netem.BackendToxiproxy, netem.BackendNames, "latency backend: toxiproxy (embedded, µs delay line) or toxiproxy-external (a running official toxiproxy server, --toxiproxy-url; whole-ms latency per direction, its own overhead measured and compensated)", func(c *RunConfig) *string { return &c.Netem }),
+	{Key: "toxiproxy_url", Kind: "string", Accept: "the HTTP API of a running toxiproxy server, e.g. http://127.0.0.1:8474",
+		Help: "toxiproxy-external: the running toxiproxy server's HTTP API; the run's links are created there, named wfbench-<run id>-<link>, and removed at its end",
+		set:  func(c *RunConfig, v string) error { c.ToxiproxyURL = v; return nil },
+		get:  func(c RunConfig) string { return c.ToxiproxyURL },
+		check: func(c RunConfig) string {
+			switch {
+			case c.Netem == netem.BackendExternal && c.ToxiproxyURL == "":
+				return "toxiproxy-external needs it: accepted is http://host:port of a running toxiproxy server, e.g. http://127.0.0.1:8474"
+			case c.ToxiproxyURL == "":
+				return ""
+			case c.Netem != netem.BackendExternal:
+				return "only with --netem toxiproxy-external"
+			}
+			if u, err := url.Parse(c.ToxiproxyURL); err != nil || u.Scheme != "http" || u.Host == "" {
+				return "accepted is http://host:port of a running toxiproxy server, e.g. http://127.0.0.1:8474"
+			}
+			return ""
+		}},
 	{Key: "interval", Kind: "duration", Default: reports.DefaultInterval.String(), Accept: durAccept,
 		Help: "time series: record throughput and latency per interval of this length (100ms to 1h), written as HdrHistogram interval logs (<run>.<point>.hlog) as each ends, and plotted over time",
 		set:  setDur(func(c *RunConfig) *time.Duration { return &c.Interval }), get: func(c RunConfig) string { return fmtDur(c.Interval) },

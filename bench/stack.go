@@ -17,9 +17,9 @@ import (
 // Stack is one run's reference system: the same assembly `serve` and `up` run
 // (system.StartStandalone), with a netem link on every path between its parts.
 type Stack struct {
-	*system.Standalone // Broker nil with an external Faktory
-	Proxies            *netem.Proxies
-	Links              map[string]*netem.Link
+	*system.Standalone               // Broker nil with an external Faktory
+	Proxies            netem.Backend // the links' backend: embedded toxiproxy, or a running server
+	Links              map[string]netem.LinkHandle
 	Queue              string // the run's own Faktory queue
 
 	plan       Plan
@@ -55,14 +55,18 @@ func systemConfig(p Plan) system.Config {
 
 // StartStack brings up the broker, the links and the API for p (the workers come with
 // StartWorkers). On error everything started is stopped.
-func StartStack(ctx context.Context, p Plan, queue string) (_ *Stack, err error) {
-	st := &Stack{Links: map[string]*netem.Link{}, Proxies: netem.NewProxies(), Queue: queue, plan: p}
+func StartStack(ctx context.Context, p Plan, runID string) (_ *Stack, err error) {
+	envErr := func(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err) }
+	backend, err := netem.NewBackend(ctx, p.Netem, p.ToxiproxyURL, runID)
+	if err != nil {
+		return nil, envErr("netem "+p.Netem, err)
+	}
+	st := &Stack{Links: map[string]netem.LinkHandle{}, Proxies: backend, Queue: "wfbench-" + runID, plan: p}
 	defer func() {
 		if err != nil {
 			st.Close()
 		}
 	}()
-	envErr := func(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err) }
 	var parts []string
 	if p.APIURL == "" {
 		parts = append(parts, system.PartAPI)
@@ -73,7 +77,7 @@ func StartStack(ctx context.Context, p Plan, queue string) (_ *Stack, err error)
 		return nil, envErr("Faktory at "+redactURL(p.FaktoryURL)+" is unreachable (is it running? is --faktory-url right?)", err)
 	}
 	st.Standalone, err = system.StartStandalone(ctx, systemConfig(p), system.ServeOptions{
-		Parts: parts, Queue: queue, ResultsKept: resultsKept, Via: st.linkTo,
+		Parts: parts, Queue: st.Queue, ResultsKept: resultsKept, Via: st.linkTo,
 	})
 	if err != nil {
 		return nil, envErr("start the reference system", err)
@@ -84,7 +88,7 @@ func StartStack(ctx context.Context, p Plan, queue string) (_ *Stack, err error)
 		}
 		return st, nil
 	}
-	l, err := st.Proxies.Open(p.Links[netem.ClientAPI], st.API.Addr())
+	l, err := st.Proxies.OpenLink(p.Links[netem.ClientAPI], st.API.Addr())
 	if err != nil {
 		return nil, envErr("open link "+netem.ClientAPI, err)
 	}
@@ -124,7 +128,7 @@ func checkFaktory(ctx context.Context, url string) error {
 func (st *Stack) linkTo(part string, ep system.Endpoint) (system.Endpoint, error) {
 	if _, open := st.Links[netem.APIFaktory]; !open {
 		for _, name := range []string{netem.APIFaktory, netem.ClientFaktory, netem.WorkerFaktory} {
-			l, err := st.Proxies.Open(st.plan.Links[name], ep.Addr)
+			l, err := st.Proxies.OpenLink(st.plan.Links[name], ep.Addr)
 			if err != nil {
 				return ep, fmt.Errorf("open link %s: %w", name, err)
 			}
