@@ -19,6 +19,15 @@
 // Proxies.Lateness and Link.Lateness report that calibration (delivered − due, µs
 // histograms), resettable with ResetLateness.
 //
+// Two backends open links (Backend, LinkHandle): the embedded proxies above
+// (NewProxies), and External (NewExternal, --netem toxiproxy-external), which creates
+// the run's links on a running official toxiproxy server through its HTTP API, named
+// wfbench-<run id>-<link> and removed by Close. The official server's latency toxic takes
+// whole milliseconds per direction and adds its own overhead: External measures that
+// overhead once (a calibration proxy in front of a local echo) and picks the toxics whose
+// expected round trip is nearest the configured RTT; what it cannot do as configured
+// (sub-ms RTTs, byte counts, delay-line lateness) it says in Notes.
+//
 // A topology decides which links cross the WAN and so take the run's --rtt.
 //
 // A link counts the bytes crossing it each way (Link.Bytes), and takes timed Conditions
