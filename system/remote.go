@@ -2,11 +2,15 @@ package system
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -49,25 +53,58 @@ func (w wireCompletion) completion() Completion {
 }
 
 // HTTPSink sends a worker's completions to a collector over HTTP (the API's
-// POST /completions, when the worker runs as its own process), in batches: every
-// 50 ms or 500 completions. A failed POST is retried with backoff; Close flushes.
+// POST /completions, when the worker runs as its own process), in chunks of at most
+// MaxCompletionsPerPost completions and maxChunkBytes, every 50 ms or as soon as a
+// chunk's worth is waiting.
+//
+// A chunk that fails with a network error, a 5xx, 408 or 429 stays first in line and
+// is retried with backoff. 413 halves the chunk (the collector's limit may be below
+// ours), down to one completion. Any other 4xx, or 413 for a single completion, would
+// be answered the same way forever: that chunk is dropped, counted, and reported by
+// Close and Stats.
+//
+// The backlog is bounded (MaxBacklog). When it is full, Complete blocks. The worker's
+// slot waits there, so it fetches no new job while the collector cannot take the
+// results of finished ones. Those jobs stay in Faktory, durable, instead of their
+// completions piling up in this process's memory or being dropped. Close releases
+// anything blocked; completions it could not send are counted.
 type HTTPSink struct {
-	url   string
-	token string
-	hc    *http.Client
+	url, token string
+	hc         *http.Client
+	maxBacklog int
+	ctx        context.Context // POSTs; cancelled when Close's deadline ends
+	cancel     context.CancelFunc
 
 	mu      sync.Mutex
+	space   *sync.Cond // the backlog shrank, or the sink shut
 	pending []wireCompletion
-	kick    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	dropped int
+	shut    bool // run has exited: nothing more is sent
+	sent    int
+	dropped map[string]int // completions not sent, by reason
+
+	kick, stop, abort, done chan struct{}
+	stopOnce, abortOnce     sync.Once
 }
 
 // HTTPSinkOptions configures NewHTTPSinkWith.
 type HTTPSinkOptions struct {
 	Token string // sent as Authorization: Bearer, for an API with API_TOKEN
+	// MaxBacklog bounds the completions waiting to be sent (0: DefaultSinkBacklog);
+	// Complete blocks while it is full.
+	MaxBacklog int
+}
+
+// DefaultSinkBacklog is an HTTPSink's backlog bound: ten full chunks, ~2.5 MB.
+const DefaultSinkBacklog = 10 * MaxCompletionsPerPost
+
+// maxChunkBytes bounds one POST's body, well below the API's 8 MiB limit.
+const maxChunkBytes = 1 << 20
+
+// SinkStats are what an HTTPSink did.
+type SinkStats struct {
+	Sent    int // completions the collector took
+	Dropped int // completions refused for good, or unsent when Close's deadline ended
+	Backlog int // completions waiting now
 }
 
 // NewHTTPSink posts completions to url.
@@ -76,18 +113,30 @@ func NewHTTPSink(url string) *HTTPSink { return NewHTTPSinkWith(url, HTTPSinkOpt
 // NewHTTPSinkWith posts completions to url as o says.
 func NewHTTPSinkWith(url string, o HTTPSinkOptions) *HTTPSink {
 	s := &HTTPSink{url: url, token: o.Token, hc: &http.Client{Timeout: 10 * time.Second},
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		maxBacklog: cmp.Or(o.MaxBacklog, DefaultSinkBacklog), dropped: map[string]int{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), abort: make(chan struct{}), done: make(chan struct{})}
+	s.space = sync.NewCond(&s.mu)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.run()
 	return s
 }
 
-// Complete queues c for the next POST.
+// Complete queues c for sending; it waits while the backlog is full.
 func (s *HTTPSink) Complete(c Completion) {
+	w := toWire(c)
 	s.mu.Lock()
-	s.pending = append(s.pending, toWire(c))
-	full := len(s.pending) >= 500
+	for len(s.pending) >= s.maxBacklog && !s.shut {
+		s.space.Wait()
+	}
+	if s.shut {
+		s.dropped["the sink was closed before it could be sent"]++
+		s.mu.Unlock()
+		return
+	}
+	s.pending = append(s.pending, w)
+	ready := len(s.pending) >= MaxCompletionsPerPost
 	s.mu.Unlock()
-	if full {
+	if ready {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -95,11 +144,23 @@ func (s *HTTPSink) Complete(c Completion) {
 	}
 }
 
+// Stats reports what the sink did so far.
+func (s *HTTPSink) Stats() SinkStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := SinkStats{Sent: s.sent, Backlog: len(s.pending)}
+	for _, n := range s.dropped {
+		st.Dropped += n
+	}
+	return st
+}
+
 func (s *HTTPSink) run() {
-	defer close(s.done)
+	defer s.finish()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	b := newBackoff()
+	limit := MaxCompletionsPerPost // lowered by 413s, raised again by successes
 	stopping := false
 	for {
 		select {
@@ -107,44 +168,106 @@ func (s *HTTPSink) run() {
 		case <-s.kick:
 		case <-s.stop:
 			stopping = true
+		case <-s.abort:
+			return
 		}
-		s.mu.Lock()
-		batch := s.pending
-		s.pending = nil
-		s.mu.Unlock()
-		for len(batch) > 0 {
-			if err := s.post(batch); err == nil {
+		for {
+			n, body := s.nextChunk(limit)
+			if n == 0 {
+				break
+			}
+			err := s.post(body)
+			var se *statusError
+			switch {
+			case err == nil:
+				s.taken(n, "")
 				b.reset()
-				break
-			}
-			if stopping { // one more try at stop, then give up (counted)
-				if err := s.post(batch); err != nil {
-					s.mu.Lock()
-					s.dropped += len(batch)
-					s.mu.Unlock()
+				limit = min(2*limit, MaxCompletionsPerPost)
+			case errors.As(err, &se) && se.code == http.StatusRequestEntityTooLarge && n > 1:
+				limit = n / 2
+			case errors.As(err, &se) && !se.retryable():
+				s.taken(n, "refused: "+se.status)
+			default:
+				select {
+				case <-time.After(b.next()):
+				case <-s.abort:
+					return
 				}
-				break
-			}
-			select {
-			case <-time.After(b.next()):
-			case <-s.stop:
-				stopping = true
 			}
 		}
 		if stopping {
-			s.mu.Lock()
-			empty := len(s.pending) == 0
-			s.mu.Unlock()
-			if empty {
-				return
-			}
+			return // everything was sent
 		}
 	}
 }
 
-func (s *HTTPSink) post(batch []wireCompletion) error {
-	body, _ := json.Marshal(map[string]any{"completions": batch})
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
+// nextChunk encodes the first completions waiting, at most limit of them and
+// maxChunkBytes (but at least one), and returns how many it took. They stay in the
+// backlog until taken: only run removes from its front.
+func (s *HTTPSink) nextChunk(limit int) (int, []byte) {
+	s.mu.Lock()
+	head := append([]wireCompletion(nil), s.pending[:min(limit, len(s.pending))]...)
+	s.mu.Unlock()
+	if len(head) == 0 {
+		return 0, nil
+	}
+	body := append(make([]byte, 0, 64<<10), `{"completions":[`...)
+	n := 0
+	for _, w := range head {
+		item, _ := json.Marshal(w)
+		if n > 0 && len(body)+len(item)+2 > maxChunkBytes {
+			break
+		}
+		if n > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, item...)
+		n++
+	}
+	return n, append(body, "]}"...)
+}
+
+// taken removes the first n completions: sent, or (reason given) dropped.
+func (s *HTTPSink) taken(n int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = s.pending[n:]
+	if reason == "" {
+		s.sent += n
+	} else {
+		s.dropped[reason] += n
+	}
+	s.space.Broadcast()
+}
+
+// finish counts what was never sent and releases every blocked Complete.
+func (s *HTTPSink) finish() {
+	s.mu.Lock()
+	if len(s.pending) > 0 {
+		s.dropped["not sent before Close's deadline"] += len(s.pending)
+		s.pending = nil
+	}
+	s.shut = true
+	s.space.Broadcast()
+	s.mu.Unlock()
+	close(s.done)
+}
+
+// statusError is a collector's answer other than 2xx.
+type statusError struct {
+	code   int
+	status string
+}
+
+func (e *statusError) Error() string { return e.status }
+
+// retryable: the collector is unavailable or asks to come back, not refusing the body.
+func (e *statusError) retryable() bool {
+	return e.code >= 500 || e.code == http.StatusRequestTimeout || e.code == http.StatusTooManyRequests
+}
+
+func (s *HTTPSink) post(body []byte) error {
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", s.url, err)
 	}
@@ -154,29 +277,42 @@ func (s *HTTPSink) post(batch []wireCompletion) error {
 	}
 	resp, err := s.hc.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("POST %s: %w", s.url, err)
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %s", s.url, resp.Status)
+		return fmt.Errorf("POST %s: %w", s.url, &statusError{resp.StatusCode, resp.Status})
 	}
 	return nil
 }
 
-// Close sends what is queued (bounded by ctx) and reports completions it could not send.
+// Close sends what is queued, retrying until ctx ends, then stops; it reports the
+// completions that could not be sent, and why.
 func (s *HTTPSink) Close(ctx context.Context) error {
-	s.once.Do(func() { close(s.stop) })
+	s.stopOnce.Do(func() { close(s.stop) })
 	select {
 	case <-s.done:
 	case <-ctx.Done():
-		return fmt.Errorf("completion sink: %w with completions unsent", ctx.Err())
+		s.abortOnce.Do(func() { close(s.abort); s.cancel() })
+		<-s.done
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.dropped > 0 {
-		return fmt.Errorf("completion sink: %d completions could not be sent to %s", s.dropped, s.url)
+	total, reasons := 0, make([]string, 0, len(s.dropped))
+	for why, n := range s.dropped {
+		total += n
+		reasons = append(reasons, fmt.Sprintf("%d %s", n, why))
 	}
-	return nil
+	if total == 0 {
+		return nil
+	}
+	slices.Sort(reasons)
+	noun := "completions"
+	if total == 1 {
+		noun = "completion"
+	}
+	return fmt.Errorf("completion sink: %d %s could not be sent to %s (%s)", total, noun, s.url, strings.Join(reasons, "; "))
 }
 
 // MaxCompletionsPerPost bounds the completions one POST /completions may carry (413
