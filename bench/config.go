@@ -80,6 +80,43 @@ type Phase struct {
 	Condition netem.Condition
 }
 
+// ParsePhase reads a phase's text form, LINK@AT[+FOR]=CONDITION (netem.ParseCondition),
+// e.g. "client-api@1s+1s=reset" or "worker-faktory@2s+3s=latency:200ms,jitter:20ms".
+func ParsePhase(s string) (Phase, error) {
+	bad := func(err error) (Phase, error) {
+		return Phase{}, fmt.Errorf("phase %q: %v; accepted: LINK@AT[+FOR]=CONDITION, e.g. client-api@1s+1s=reset or api-faktory@2s+500ms=timeout:1s", s, err)
+	}
+	where, cond, ok := strings.Cut(s, "=")
+	link, when, ok2 := strings.Cut(where, "@")
+	if !ok || !ok2 || link == "" {
+		return bad(errors.New("not in that form"))
+	}
+	at, dur, hasFor := strings.Cut(when, "+")
+	p := Phase{Link: link}
+	var err error
+	if p.At, err = netem.ParseDuration(at); err != nil {
+		return bad(fmt.Errorf("at %q is not a duration", at))
+	}
+	if hasFor {
+		if p.For, err = netem.ParseDuration(dur); err != nil {
+			return bad(fmt.Errorf("for %q is not a duration", dur))
+		}
+	}
+	if p.Condition, err = netem.ParseCondition(cond); err != nil {
+		return bad(err)
+	}
+	return p, nil
+}
+
+// String is the phase's text form, which ParsePhase reads back.
+func (p Phase) String() string {
+	s := p.Link + "@" + fmtDur(p.At)
+	if p.For > 0 {
+		s += "+" + fmtDur(p.For)
+	}
+	return s + "=" + p.Condition.Text()
+}
+
 // end is when the phase is lifted (never, with no For).
 func (p Phase) end() time.Duration {
 	if p.For == 0 {

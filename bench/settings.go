@@ -31,6 +31,7 @@ type Setting struct {
 	Bool    bool   // a flag that needs no value (--burst)
 
 	set   func(c *RunConfig, v string) error // parses v into c; the error says what v is not
+	reset func(c *RunConfig)                 // a List's: empties it, for a later layer's values
 	get   func(c RunConfig) string           // the canonical text form
 	check func(c RunConfig) string           // "" when the value is in range, else the accepted range
 }
@@ -64,6 +65,14 @@ func (s Setting) Check(c RunConfig) error {
 	return nil
 }
 
+// Reset empties a List setting in c, so that the values of a later layer (a run over
+// its scenario's base) replace rather than add to it.
+func (s Setting) Reset(c *RunConfig) {
+	if s.reset != nil {
+		s.reset(c)
+	}
+}
+
 // Get returns the setting's value in c in canonical form ("0.1s" → "100ms").
 func (s Setting) Get(c RunConfig) string { return s.get(c) }
 
@@ -90,10 +99,29 @@ var settingsTable = []Setting{
 			c.Links = append(c.Links, s)
 			return nil
 		},
+		reset: func(c *RunConfig) { c.Links = nil },
 		get: func(c RunConfig) string {
 			parts := make([]string, len(c.Links))
 			for i, l := range c.Links {
 				parts[i] = l.String()
+			}
+			return strings.Join(parts, " ")
+		}},
+	{Key: "phase", Kind: "list", List: true, Accept: "LINK@AT[+FOR]=CONDITION, e.g. client-api@1s+1s=reset (a list for several)",
+		Help: "a timed condition on one link: LINK@AT[+FOR]=CONDITION, CONDITION comma-separated latency:D, jitter:D, bandwidth:RATE or a fault (" + netem.FaultForms + "), e.g. client-api@1s+1s=reset or worker-faktory@2s+3s=latency:200ms (repeatable)",
+		set: func(c *RunConfig, v string) error {
+			p, err := ParsePhase(v)
+			if err != nil {
+				return err
+			}
+			c.Phases = append(c.Phases, p)
+			return nil
+		},
+		reset: func(c *RunConfig) { c.Phases = nil },
+		get: func(c RunConfig) string {
+			parts := make([]string, len(c.Phases))
+			for i, p := range c.Phases {
+				parts[i] = p.String()
 			}
 			return strings.Join(parts, " ")
 		}},
@@ -285,7 +313,7 @@ func Canonical(key, v string) (string, error) {
 		return "", fmt.Errorf("unknown setting %q; valid settings: %s", key, strings.Join(SettingKeys(), ", "))
 	}
 	c := Default()
-	c.Links = nil
+	s.Reset(&c)
 	if err := s.Set(&c, v); err != nil {
 		return "", err
 	}
@@ -351,7 +379,9 @@ func SettingsOf(r *reports.Run) map[string]string {
 func FromRecord(rc reports.Config) RunConfig {
 	c := Default()
 	if len(rc.Settings) > 0 {
-		c.Links = nil
+		for _, s := range settingsTable {
+			s.Reset(&c)
+		}
 		for _, s := range settingsTable {
 			v, ok := rc.Settings[s.Key]
 			if !ok {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,10 +18,170 @@ const (
 	FaultReset     = "reset"
 	FaultBlackhole = "blackhole"
 	FaultDown      = "down"
+	FaultTimeout   = "timeout"    // data stops; each connection is closed after Condition.Timeout
+	FaultSlicer    = "slicer"     // data cut into ~Condition.Bytes pieces, Condition.Delay apart
+	FaultSlowClose = "slow_close" // a connection's close is held back Condition.Delay
+	FaultLimitData = "limit_data" // a connection is closed after Condition.Bytes each way
 )
 
 // FaultNames lists the accepted Condition.Fault values.
-var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown}
+var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown, FaultTimeout, FaultSlicer, FaultSlowClose, FaultLimitData}
+
+// FaultForms are the accepted fault texts (ParseFault), for help and errors.
+const FaultForms = "reset, blackhole, down, timeout:DURATION, slicer[:BYTES[/DELAY]], slow_close:DURATION, limit_data:BYTES"
+
+// Slicer defaults: pieces of 64 bytes on average, 1 ms apart.
+const (
+	DefaultSliceBytes = 64
+	DefaultSliceDelay = time.Millisecond
+)
+
+// ParseFault reads a fault in its text form (FaultForms) into c's Fault and its value.
+func (c *Condition) ParseFault(s string) error {
+	name, val, hasVal := strings.Cut(strings.TrimSpace(s), ":")
+	bad := func() error {
+		return fmt.Errorf("fault %q: accepted: %s, e.g. timeout:2s or limit_data:10KB", s, FaultForms)
+	}
+	c.Fault = name
+	switch name {
+	case FaultReset, FaultBlackhole, FaultDown:
+		if hasVal {
+			return bad()
+		}
+	case FaultTimeout, FaultSlowClose:
+		d, err := ParseDuration(val)
+		if err != nil || d <= 0 {
+			return bad()
+		}
+		if name == FaultTimeout {
+			c.Timeout = d
+		} else {
+			c.Delay = d
+		}
+	case FaultLimitData:
+		n, err := ParseBytes(val)
+		if err != nil || n <= 0 {
+			return bad()
+		}
+		c.Bytes = n
+	case FaultSlicer:
+		c.Bytes, c.Delay = DefaultSliceBytes, DefaultSliceDelay
+		if !hasVal {
+			return nil
+		}
+		size, delay, hasDelay := strings.Cut(val, "/")
+		n, err := ParseBytes(size)
+		if err != nil || n <= 0 {
+			return bad()
+		}
+		c.Bytes = n
+		if hasDelay {
+			if c.Delay, err = ParseDuration(delay); err != nil || c.Delay < 0 {
+				return bad()
+			}
+		}
+	default:
+		return bad()
+	}
+	return nil
+}
+
+// faultText is the fault in its text form (ParseFault reads it back).
+func (c Condition) faultText() string {
+	switch c.Fault {
+	case FaultTimeout:
+		return c.Fault + ":" + c.Timeout.String()
+	case FaultSlowClose:
+		return c.Fault + ":" + c.Delay.String()
+	case FaultLimitData:
+		return c.Fault + ":" + strconv.FormatInt(c.Bytes, 10)
+	case FaultSlicer:
+		return c.Fault + ":" + strconv.FormatInt(c.Bytes, 10) + "/" + c.Delay.String()
+	}
+	return c.Fault
+}
+
+// ParseRate reads a rate in bytes per second: "64KB/s", "1MB/s", "500000" (B/s).
+func ParseRate(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != 'e' && r != '+' && r != '-' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], s[i:]
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v <= 0 {
+		return 0, errors.New("accepted is a positive rate in bytes per second, e.g. 64KB/s or 1MB/s")
+	}
+	m, ok := map[string]float64{"": 1, "B/s": 1, "KB/s": 1e3, "kB/s": 1e3, "MB/s": 1e6, "KiB/s": 1024, "MiB/s": 1 << 20}[unit]
+	if !ok {
+		return 0, fmt.Errorf("unit %q: accepted are B/s, KB/s, MB/s, KiB/s, MiB/s", unit)
+	}
+	bps := v * m
+	if math.IsNaN(bps) || bps < 1 || bps > 1e12 {
+		return 0, errors.New("accepted is a rate from 1 B/s to 1 TB/s, e.g. 64KB/s or 1MB/s")
+	}
+	return int64(bps), nil
+}
+
+// ParseCondition reads a condition's text form: comma-separated latency:D, jitter:D,
+// bandwidth:RATE and a fault (ParseFault), e.g. "latency:200ms,jitter:20ms" or
+// "timeout:2s". Condition.Text writes it.
+func ParseCondition(s string) (Condition, error) {
+	var c Condition
+	for _, part := range strings.Split(s, ",") {
+		key, val, _ := strings.Cut(strings.TrimSpace(part), ":")
+		var err error
+		switch key {
+		case "latency":
+			c.Latency, err = ParseDuration(val)
+		case "jitter":
+			c.Jitter, err = ParseDuration(val)
+		case "bandwidth":
+			c.Bandwidth, err = ParseRate(val)
+		default:
+			err = c.ParseFault(part)
+		}
+		if err != nil {
+			return c, fmt.Errorf("condition %q: %v (accepted: latency:D, jitter:D, bandwidth:RATE or a fault: %s, comma-separated)", s, err, FaultForms)
+		}
+	}
+	return c, c.Validate()
+}
+
+// Text is the condition's text form, which ParseCondition reads back.
+func (c Condition) Text() string {
+	var parts []string
+	if c.Latency != 0 {
+		parts = append(parts, "latency:"+c.Latency.String())
+	}
+	if c.Jitter != 0 {
+		parts = append(parts, "jitter:"+c.Jitter.String())
+	}
+	if c.Bandwidth != 0 {
+		parts = append(parts, "bandwidth:"+strconv.FormatInt(c.Bandwidth, 10))
+	}
+	if c.Fault != "" {
+		parts = append(parts, c.faultText())
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseBytes reads a byte count: "10000", "10KB", "1MB", "64KiB".
+func ParseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], s[i:]
+	}
+	mult, ok := map[string]float64{"": 1, "B": 1, "KB": 1e3, "kB": 1e3, "MB": 1e6, "KiB": 1024, "MiB": 1 << 20}[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || v < 0 || v*mult > 1<<40 {
+		return 0, fmt.Errorf("bytes %q: accepted is a byte count, e.g. 10000, 10KB or 1MiB", s)
+	}
+	return int64(v * mult), nil
+}
 
 // ErrClosed is returned by Impose and Lift on a closed link.
 var ErrClosed = errors.New("link closed")
@@ -44,11 +206,20 @@ var ErrClosed = errors.New("link closed")
 // WAN pipe, not toxiproxy's per-connection bandwidth toxic): data is transmitted in turn
 // at that rate, then delayed by the latency. A new rate (or Lift) applies to data in
 // transmission from its next piece, about 10 ms of transmission, on.
+//
+// The other faults are toxiproxy's toxics of the same name, on both directions:
+// "timeout" stops the data and closes each connection after Timeout; "slicer" cuts the
+// data into pieces of about Bytes, Delay apart (a path of small packets); "slow_close"
+// holds a connection's close back for Delay; "limit_data" closes a connection once Bytes
+// have crossed it in a direction.
 type Condition struct {
 	Latency   time.Duration // added to the link's RTT (half per direction), e.g. 1s
 	Jitter    time.Duration // replaces the link's jitter while imposed, if > 0
 	Bandwidth int64         // bytes per second each direction may carry; 0 = unlimited
-	Fault     string        // "" | "reset" | "blackhole" | "down"
+	Fault     string        // "" or one of FaultNames
+	Timeout   time.Duration // timeout: how long a connection lives without data
+	Delay     time.Duration // slow_close: the close's delay; slicer: between pieces
+	Bytes     int64         // limit_data: bytes a connection carries; slicer: piece size
 }
 
 // Validate reports the first field of c that a link cannot apply.
@@ -62,7 +233,10 @@ func (c Condition) Validate() error {
 		return fmt.Errorf("invalid condition: bandwidth %d B/s is negative (accepted: bytes per second, "+
 			"0 for unlimited, e.g. 64000 for 64KB/s)", c.Bandwidth)
 	case c.Fault != "" && !slices.Contains(FaultNames, c.Fault):
-		return fmt.Errorf("invalid condition: unknown fault %q (accepted: %s, or none)", c.Fault, strings.Join(FaultNames, ", "))
+		return fmt.Errorf("invalid condition: unknown fault %q (accepted: %s, or none)", c.Fault, FaultForms)
+	case c.Fault == FaultTimeout && c.Timeout < time.Millisecond, c.Fault == FaultSlowClose && c.Delay < time.Millisecond,
+		c.Fault == FaultLimitData && c.Bytes <= 0, c.Fault == FaultSlicer && (c.Bytes <= 0 || c.Delay < 0):
+		return fmt.Errorf("invalid condition: fault %s needs its value (accepted: %s)", c.Fault, FaultForms)
 	case c == Condition{}:
 		return errors.New("invalid condition: it changes nothing (set a latency, jitter, bandwidth or fault)")
 	}
@@ -82,7 +256,7 @@ func (c Condition) String() string {
 		parts = append(parts, "bandwidth "+formatRate(c.Bandwidth))
 	}
 	if c.Fault != "" {
-		parts = append(parts, c.Fault)
+		parts = append(parts, c.faultText())
 	}
 	if len(parts) == 0 {
 		return "no change"
@@ -194,6 +368,15 @@ func conditionToxics(c Condition) map[string]string {
 		addToxicPair(toxics, "reset", "reset_peer", map[string]any{"timeout": 0})
 	case FaultBlackhole:
 		addToxicPair(toxics, "blackhole", "timeout", map[string]any{"timeout": 0})
+	case FaultTimeout:
+		addToxicPair(toxics, "timeout", "timeout", map[string]any{"timeout": c.Timeout.Milliseconds()})
+	case FaultSlicer:
+		addToxicPair(toxics, "slicer", "slicer", map[string]any{
+			"average_size": c.Bytes, "size_variation": c.Bytes / 2, "delay": c.Delay.Microseconds()})
+	case FaultSlowClose:
+		addToxicPair(toxics, "slow_close", "slow_close", map[string]any{"delay": c.Delay.Milliseconds()})
+	case FaultLimitData:
+		addToxicPair(toxics, "limit_data", "limit_data", map[string]any{"bytes": c.Bytes})
 	}
 	return toxics
 }

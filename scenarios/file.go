@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -518,10 +517,15 @@ func phasesOf(n *yaml.Node, at reporter) []phaseDef {
 			}
 			p.Condition.Bandwidth = b
 		}
+		var faultErr error
 		if v := f["fault"]; v != nil {
-			p.Condition.Fault = scalar(v, "fault", at)
+			faultErr = p.Condition.ParseFault(scalar(v, "fault", at))
 		}
-		if err := p.Condition.Validate(); err != nil {
+		if faultErr != nil && !slices.Contains(netem.FaultNames, p.Condition.Fault) {
+			at(item.Line, "phase: unknown fault %q (accepted: %s)", p.Condition.Fault, netem.FaultForms)
+		} else if faultErr != nil {
+			at(item.Line, "phase %v", faultErr)
+		} else if err := p.Condition.Validate(); err != nil {
 			at(item.Line, "phase: %v", err)
 		}
 		out = append(out, phaseDef{phase: p, line: item.Line})
@@ -530,23 +534,7 @@ func phasesOf(n *yaml.Node, at reporter) []phaseDef {
 }
 
 // ParseBandwidth reads a rate in bytes per second: "64KB/s", "1MB/s", "500000" (B/s).
-func ParseBandwidth(s string) (int64, error) {
-	num, unit := splitNumber(strings.TrimSpace(s))
-	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || v <= 0 {
-		return 0, errors.New("accepted is a positive rate in bytes per second, e.g. 64KB/s or 1MB/s")
-	}
-	mult := map[string]float64{"": 1, "B/s": 1, "KB/s": 1e3, "kB/s": 1e3, "MB/s": 1e6, "KiB/s": 1024, "MiB/s": 1 << 20}
-	m, ok := mult[unit]
-	if !ok {
-		return 0, fmt.Errorf("unit %q: accepted are B/s, KB/s, MB/s, KiB/s, MiB/s", unit)
-	}
-	bps := v * m
-	if math.IsNaN(bps) || bps < 1 || bps > 1e12 {
-		return 0, errors.New("accepted is a rate from 1 B/s to 1 TB/s, e.g. 64KB/s or 1MB/s")
-	}
-	return int64(bps), nil
-}
+func ParseBandwidth(s string) (int64, error) { return netem.ParseRate(s) }
 
 func estimateOf(n *yaml.Node, at reporter) *EstimateDef {
 	f := mapping(n, "an estimate", estimateKeys, at)
@@ -721,7 +709,7 @@ func (sc *Scenario) configure(c combo, quick bool) bench.RunConfig {
 				continue
 			}
 			if s.List && layer > 0 {
-				cfg.Links = nil // a run's links replace the base's
+				s.Reset(&cfg) // a run's list (links, phases) replaces the base's
 			}
 			for _, x := range v.values {
 				_ = s.Set(&cfg, x) // checked while parsing
