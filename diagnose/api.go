@@ -136,9 +136,10 @@ func (s *session) apiHealthz(ctx context.Context, a *apiFigures) error {
 	return err
 }
 
-// apiEnqueue POSTs single jobs. The API enqueues into its own configured queue (it
-// takes no queue per request), so these are ordinary math jobs its workers run;
-// each carries the session's queue name as its run id (system.HeaderRun).
+// apiEnqueue POSTs single jobs, asking for the session's private queue
+// (system.HeaderQueue): the reference API puts them there, to be drained and removed
+// with it; an API that ignores the header puts them on its own queue, where its workers
+// run them as ordinary math jobs. Each carries the queue's name as its run id too.
 func (s *session) apiEnqueue(ctx context.Context, a *apiFigures) error {
 	h := newSamples()
 	var firstErr string
@@ -146,6 +147,8 @@ func (s *session) apiEnqueue(ctx context.Context, a *apiFigures) error {
 		body := fmt.Sprintf(`{"a":1,"b":2,"request_id":"%s-api-%d"}`, s.queue, i)
 		req := s.apiRequest(ctx, http.MethodPost, "/jobs/add", body)
 		req.Header.Set(system.HeaderRun, s.queue)
+		req.Header.Set(system.HeaderQueue, s.queue)
+		s.touched = true // the private queue may now exist: cleanup must look
 		t := time.Now()
 		resp, err := s.hc.Do(req)
 		if err != nil {
@@ -172,8 +175,8 @@ func (s *session) apiEnqueue(ctx context.Context, a *apiFigures) error {
 		s.note("API POST /jobs/add failed %d of %d times, e.g. %s", a.failed, a.failed+a.enqueued, firstErr)
 	}
 	if a.enqueued > 0 {
-		s.note("%d POST /jobs/add (add 1+2, %s: %s) went to the API's own queue, where its workers run them: the API takes no queue per request",
-			a.enqueued, system.HeaderRun, s.queue)
+		s.note("%d POST /jobs/add (add 1+2) asked for the private queue (%s: %s): the reference API puts them there, drained and removed with it; an API that ignores the header puts them on its own queue, where its workers run them",
+			a.enqueued, system.HeaderQueue, s.queue)
 	}
 	return err
 }
