@@ -129,7 +129,7 @@ func TestHTTPSinkBacklogAfterOutage(t *testing.T) {
 			s.Complete(testCompletion(fmt.Sprintf("o-%d", i)))
 		}
 	}()
-	waitFor(t, 30*time.Second, "not every completion reached the API", func() bool { return arrived.distinct() == n })
+	waitFor(t, 60*time.Second, "not every completion reached the API", func() bool { return arrived.distinct() == n })
 	<-fed
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -263,7 +263,7 @@ func TestHTTPSinkCloseReleasesBlocked(t *testing.T) {
 		t.Fatal("a Complete blocked on the full backlog was not released by Close")
 	}
 	// Close reports the backlog it gave up on; the Completes it released, after, count too.
-	if st := s.Stats(); err == nil || !strings.Contains(err.Error(), "100 completions") || st.Dropped != 300 {
+	if st := s.Stats(); err == nil || !strings.Contains(err.Error(), "100 not sent before Close's deadline") || st.Dropped != 300 {
 		t.Errorf("Close: %v, stats %+v: want the 100 waiting reported and all 300 counted as not sent", err, st)
 	}
 }
