@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -274,42 +275,62 @@ func formatRate(b int64) string {
 	return fmt.Sprintf("%dB/s", b)
 }
 
+// conditioned is what both backends' links share: the imposed condition and the
+// Impose/Lift protocol around a backend's own apply (which moves the link from its
+// current condition to another and records it, mu held).
+type conditioned struct {
+	mu      sync.Mutex
+	cond    Condition // imposed condition, valid if imposed
+	imposed bool
+	toxics  map[string]string // condition toxics in place: name → JSON they were added with
+	down    bool              // stopped or disabled by a "down" fault
+	closed  bool
+}
+
 // Imposed returns the condition imposed on the link, if any.
-func (l *Link) Imposed() (Condition, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.cond, l.imposed
+func (s *conditioned) Imposed() (Condition, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cond, s.imposed
+}
+
+// impose applies c with apply, replacing any condition imposed before; after Close it
+// returns ErrClosed. Safe from any goroutine, e.g. a scenario's phase timer.
+func (s *conditioned) impose(name string, c Condition, apply func(Condition, bool) error) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("link %s: impose: %w", name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := apply(c, true); err != nil {
+		return fmt.Errorf("link %s: impose %s: %w", name, c, err)
+	}
+	return nil
+}
+
+// lift removes the imposed condition with apply; lifting nothing is a no-op, after Close
+// it returns ErrClosed.
+func (s *conditioned) lift(name string, apply func(Condition, bool) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.imposed && !s.closed {
+		return nil
+	}
+	if err := apply(Condition{}, false); err != nil {
+		return fmt.Errorf("link %s: lift %s: %w", name, s.cond, err)
+	}
+	return nil
 }
 
 // Impose applies c to the live link, replacing any condition imposed before. It is safe
 // to call from any goroutine, e.g. a scenario's phase timer; after Close it returns
 // ErrClosed.
-func (l *Link) Impose(c Condition) error {
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("link %s: impose: %w", l.spec.Name, err)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.apply(c, true); err != nil {
-		return fmt.Errorf("link %s: impose %s: %w", l.spec.Name, c, err)
-	}
-	return nil
-}
+func (l *Link) Impose(c Condition) error { return l.impose(l.spec.Name, c, l.apply) }
 
 // Lift removes the imposed condition: the link's own RTT and jitter again, no condition
 // toxic, and listening (same Addr()) if it was down. Lifting nothing is a no-op; after
 // Close it returns ErrClosed.
-func (l *Link) Lift() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.imposed && !l.closed {
-		return nil
-	}
-	if err := l.apply(Condition{}, false); err != nil {
-		return fmt.Errorf("link %s: lift %s: %w", l.spec.Name, l.cond, err)
-	}
-	return nil
-}
+func (l *Link) Lift() error { return l.lift(l.spec.Name, l.apply) }
 
 // apply moves the link from its current condition to c, changing only what differs so
 // that replacing a condition does not disturb what both share. l.mu held.

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sync"
 	"time"
 
 	tpclient "github.com/Shopify/toxiproxy/v2/client"
@@ -21,15 +20,10 @@ type ExternalLink struct {
 	addr      string
 	proxyName string // kept apart from proxy.Name, which every Save rewrites
 
-	mu      sync.Mutex
-	proxy   *tpclient.Proxy // the client's handle; Save posts its fields, so l.mu guards it
-	spec    Spec
-	plan    toxicPlan // the latency toxics as set on the server
-	cond    Condition
-	imposed bool
-	toxics  map[string]string // condition toxics on the server: name → body they were added with
-	down    bool              // proxy disabled by a "down" fault
-	closed  bool
+	conditioned                 // l.mu guards the fields below too
+	proxy       *tpclient.Proxy // the client's handle; Save posts its fields, so l.mu guards it
+	spec        Spec
+	plan        toxicPlan // the latency toxics as set on the server
 }
 
 // Name of the link.
@@ -60,41 +54,14 @@ func (l *ExternalLink) Expected() time.Duration {
 // Bytes is 0, 0: the server does not count bytes per proxy in its API (see Notes).
 func (l *ExternalLink) Bytes() (up, down int64) { return 0, 0 }
 
-// Imposed returns the condition imposed on the link, if any.
-func (l *ExternalLink) Imposed() (Condition, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.cond, l.imposed
-}
-
 // Impose applies c to the live link, replacing any condition imposed before, as
 // Link.Impose does; after Close it returns ErrClosed.
-func (l *ExternalLink) Impose(c Condition) error {
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("link %s: impose: %w", l.spec.Name, err)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.apply(c, true); err != nil {
-		return fmt.Errorf("link %s: impose %s: %w", l.spec.Name, c, err)
-	}
-	return nil
-}
+func (l *ExternalLink) Impose(c Condition) error { return l.impose(l.spec.Name, c, l.apply) }
 
 // Lift removes the imposed condition: the link's own latency, no condition toxic, and
 // the proxy enabled again (same Addr) if it was down. Lifting nothing is a no-op; after
 // Close it returns ErrClosed.
-func (l *ExternalLink) Lift() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.imposed && !l.closed {
-		return nil
-	}
-	if err := l.apply(Condition{}, false); err != nil {
-		return fmt.Errorf("link %s: lift %s: %w", l.spec.Name, l.cond, err)
-	}
-	return nil
-}
+func (l *ExternalLink) Lift() error { return l.lift(l.spec.Name, l.apply) }
 
 // apply moves the link from its current condition to c, changing only what differs, in
 // the embedded Link's order: disabled before the toxics change, enabled after, so no

@@ -27,12 +27,7 @@ type Link struct {
 	proxy    *toxiproxy.Proxy
 	delays   [2]*LatencyToxic // upstream, downstream
 
-	mu      sync.Mutex
-	cond    Condition         // imposed condition, valid if imposed
-	imposed bool              //
-	toxics  map[string]string // condition toxics in the chain: name → JSON they were added with
-	down    bool              // proxy stopped by a "down" fault
-	closed  bool
+	conditioned // mu guards what follows it and the condition state
 }
 
 // Proxies owns the embedded toxiproxy state shared by a stack's links.
