@@ -16,10 +16,7 @@ import (
 
 func TestDiagnoseBadFlagsExit2(t *testing.T) {
 	t.Setenv("FAKTORY_URL", "")
-	cases := []struct {
-		args []string
-		want []string
-	}{
+	cases := []usageCase{
 		{[]string{"diagnose"}, []string{"--faktory-url is required", "tcp://"}},
 		{[]string{"diagnose", "--faktory-url", "http://h:1"}, []string{"--faktory-url", "tcp://host:port"}},
 		{[]string{"diagnose", "--faktory-url", "tcp://h:1", "--format", "xml"}, []string{"--format", "text, md, json"}},
@@ -29,17 +26,7 @@ func TestDiagnoseBadFlagsExit2(t *testing.T) {
 		{[]string{"diagnose", "--faktory-url", "tcp://h:1", "--api-url", "h:2"}, []string{"--api-url", "http://host:port"}},
 		{[]string{"diagnose", "extra"}, []string{"unknown command"}},
 	}
-	for _, c := range cases {
-		code, _, msg := wfbench(t, c.args...)
-		if code != exitUsage {
-			t.Errorf("%v: exit %d, want %d (%q)", c.args, code, exitUsage, msg)
-		}
-		for _, w := range c.want {
-			if !strings.Contains(msg, w) {
-				t.Errorf("%v: message %q does not mention %q", c.args, msg, w)
-			}
-		}
-	}
+	wantUsage(t, cases)
 }
 
 func TestDiagnoseUnreachableExit3(t *testing.T) {

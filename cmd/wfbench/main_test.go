@@ -45,10 +45,7 @@ func exitCodeQuiet(err error) int {
 }
 
 func TestBadFlagsExit2NamingTheFlag(t *testing.T) {
-	cases := []struct {
-		args []string
-		want []string // each must appear in the message
-	}{
+	cases := []usageCase{
 		{[]string{"run", "--rtt", "abc"}, []string{"--rtt", "not a duration", "100ms"}},
 		{[]string{"run", "--batch", "0"}, []string{"--batch", "from 1 to"}},
 		{[]string{"run", "--jobs", "-5"}, []string{"--jobs", "from 1 to"}},
@@ -60,6 +57,17 @@ func TestBadFlagsExit2NamingTheFlag(t *testing.T) {
 		{[]string{"run", "--bogus"}, []string{"unknown flag", "--bogus"}},
 		{[]string{"run", "extra-arg"}, []string{"unknown command"}},
 	}
+	wantUsage(t, cases)
+}
+
+// usageCase is a command line that must exit 2 with a message naming each of want.
+type usageCase struct {
+	args []string
+	want []string // each must appear in the message
+}
+
+func wantUsage(t *testing.T, cases []usageCase) {
+	t.Helper()
 	for _, c := range cases {
 		code, _, msg := wfbench(t, c.args...)
 		if code != exitUsage {
