@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,8 +26,9 @@ var EnqueueModes = []string{EnqueueSync, EnqueueAsync}
 type AsyncStats struct {
 	Flushed    int           // jobs Faktory took
 	Refused    int           // jobs Faktory refused after the API had accepted them
+	Retried    int           // pushes of jobs Faktory could not store at once, made again
 	Lost       int           // jobs still buffered when Stop's deadline ended
-	Flushes    int           // PUSHB round trips
+	Flushes    int           // PUSHBs Faktory answered
 	MaxWindow  time.Duration // longest accept → durable
 	MeanWindow time.Duration
 }
@@ -36,8 +39,12 @@ type bufferedJob struct {
 }
 
 // asyncEnqueuer is the bounded buffer and its flusher: a PUSHB every interval, or as soon
-// as a batch's worth is waiting; a failed PUSHB is retried (capped backoff) with its jobs
-// kept at the front, so nothing accepted is dropped while the process lives.
+// as a batch's worth is waiting. Jobs leave the buffer only when Faktory took them or
+// refused them for what they are (see jobRefusal). A PUSHB that failed as a whole (no
+// answer, or -ERR: Faktory shutting down, overloaded, ...) and jobs Faktory could not
+// store (Redis refusing writes shows up as an error per job) are pushed again, first in
+// line, after a capped backoff: nothing accepted is dropped while the process lives,
+// and Stop's deadline bounds the wait (what is left is counted Lost).
 type asyncEnqueuer struct {
 	pool     *Pool
 	maxBatch int
@@ -52,6 +59,9 @@ type asyncEnqueuer struct {
 	abortCancel context.CancelFunc
 	interval    time.Duration
 	capacity    int
+	// limit is the jobs per PUSHB: maxBatch, halved while Faktory cannot parse a batch
+	// (to single out the job it chokes on), doubled back after each success.
+	limit int
 
 	mu      sync.Mutex
 	buf     []bufferedJob
@@ -67,7 +77,7 @@ type asyncEnqueuer struct {
 
 func newAsyncEnqueuer(pool *Pool, maxBatch, capacity int, interval time.Duration) *asyncEnqueuer {
 	e := &asyncEnqueuer{
-		pool: pool, maxBatch: maxBatch, interval: interval, capacity: capacity,
+		pool: pool, maxBatch: maxBatch, interval: interval, capacity: capacity, limit: maxBatch,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), abort: make(chan struct{}), done: make(chan struct{}),
 	}
 	e.abortCtx, e.abortCancel = context.WithCancel(context.Background())
@@ -138,10 +148,11 @@ func (e *asyncEnqueuer) run() {
 	}
 }
 
-// flushOnce PUSHBs up to maxBatch buffered jobs; on failure they stay at the front.
+// flushOnce PUSHBs up to limit buffered jobs and returns how many left the buffer. It
+// fails when the PUSHB did, or when Faktory stored none of them: the caller backs off.
 func (e *asyncEnqueuer) flushOnce() (int, error) {
 	e.mu.Lock()
-	n := min(len(e.buf), e.maxBatch)
+	n := min(len(e.buf), e.limit)
 	batch := append([]bufferedJob(nil), e.buf[:n]...)
 	e.mu.Unlock()
 	if n == 0 {
@@ -151,53 +162,115 @@ func (e *asyncEnqueuer) flushOnce() (int, error) {
 	for i, b := range batch {
 		jobs[i] = b.job
 	}
-	var refused map[string]string
+	var failed map[string]string
 	start := time.Now()
 	err := e.pool.With(e.abortCtx, func(c *faktory.Client) error {
 		var err error
-		refused, err = c.PushBulk(jobs)
+		failed, err = c.PushBulk(jobs)
 		return err
 	})
-	var pe *faktory.ProtocolError
-	if errors.As(err, &pe) {
-		// Faktory answered and refused the whole batch (e.g. -ERR invalid JSON): retrying
-		// would block the buffer for good, so these jobs are refused, each with the reason.
-		refused = map[string]string{}
-		for _, j := range jobs {
-			refused[j.Jid] = err.Error()
-		}
-		err = nil
-	}
 	if err != nil {
-		// No answer: the jobs stay first in line and are pushed again. If Faktory stored
-		// them before the connection failed, they run twice: async is at-least-once.
-		if e.onError != nil {
-			e.onError(n, err)
+		return e.commandFailed(jobs, err)
+	}
+	e.limit = min(2*e.limit, e.maxBatch)
+	refused, retry := map[string]string{}, map[string]bool{}
+	for jid, reason := range failed {
+		if jobRefusal(reason) {
+			refused[jid] = reason
+		} else {
+			retry[jid] = true
 		}
-		return 0, fmt.Errorf("flush %d buffered jobs: %w", n, err)
+	}
+	decided := make([]*faktory.Job, 0, n)
+	for _, j := range jobs {
+		if !retry[j.Jid] {
+			decided = append(decided, j)
+		}
 	}
 	if e.onFlush != nil {
-		e.onFlush(start, n-len(refused), len(refused))
+		e.onFlush(start, len(decided)-len(refused), len(refused))
 	}
 	if e.onFlushed != nil {
-		e.onFlushed(jobs, refused)
+		e.onFlushed(decided, refused)
 	}
+	e.settle(batch, refused, retry)
+	if len(decided) == 0 {
+		return 0, fmt.Errorf("flush %d buffered jobs: Faktory could not store any, e.g. %s", n, firstReason(failed))
+	}
+	return len(decided), nil
+}
+
+// commandFailed handles a PUSHB that failed as a whole: its jobs stay first in line to
+// be pushed again. If Faktory stored them before a connection failed, they run twice:
+// async is at-least-once. A batch Faktory could not parse (-ERR invalid JSON) would fail
+// the same way forever: it is split until the job it chokes on is alone, and refused.
+func (e *asyncEnqueuer) commandFailed(jobs []*faktory.Job, err error) (int, error) {
+	var pe *faktory.ProtocolError
+	if errors.As(err, &pe) && strings.Contains(err.Error(), "invalid JSON") {
+		if len(jobs) > 1 {
+			e.limit = len(jobs) / 2
+		} else {
+			refused := map[string]string{jobs[0].Jid: err.Error()}
+			if e.onFlushed != nil {
+				e.onFlushed(jobs, refused)
+			}
+			e.mu.Lock()
+			e.buf = e.buf[1:]
+			e.stats.Refused++
+			e.mu.Unlock()
+			return 1, nil
+		}
+	}
+	if e.onError != nil {
+		e.onError(len(jobs), err)
+	}
+	return 0, fmt.Errorf("flush %d buffered jobs: %w", len(jobs), err)
+}
+
+// settle takes the flushed batch (the buffer's first len(batch) jobs) out of the buffer,
+// putting back first, in order, those to be pushed again.
+func (e *asyncEnqueuer) settle(batch []bufferedJob, refused map[string]string, retry map[string]bool) {
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.buf = e.buf[n:]
-	e.stats.Flushes++
+	again := make([]bufferedJob, 0, len(retry))
 	for _, b := range batch {
-		if _, bad := refused[b.job.Jid]; bad {
+		switch {
+		case retry[b.job.Jid]:
+			again = append(again, b)
+			e.stats.Retried++
+		case refused[b.job.Jid] != "":
 			e.stats.Refused++
-			continue
+		default:
+			e.stats.Flushed++
+			w := now.Sub(b.at)
+			e.winSum += w
+			e.stats.MaxWindow = max(e.stats.MaxWindow, w)
 		}
-		e.stats.Flushed++
-		w := now.Sub(b.at)
-		e.winSum += w
-		e.stats.MaxWindow = max(e.stats.MaxWindow, w)
 	}
-	return n, nil
+	e.buf = append(again, e.buf[len(batch):]...)
+	e.stats.Flushes++
+}
+
+// jobRefusals are how Faktory (v1.10, manager.Push and the queue name check) refuses a
+// job for what it is; pushing it again gets the same answer. NOTUNIQUE is Faktory
+// Enterprise's answer to a duplicate unique job. Any other error for a job is Faktory
+// failing to store it (Redis refusing writes, out of memory, unreachable): those jobs
+// are pushed again.
+var jobRefusals = []string{
+	"jobs must have", "jobs cannot be reserved", "invalid timestamp for 'at'",
+	"queue name cannot be blank", "queue names must match", "cannot marshal job payload", "NOTUNIQUE",
+}
+
+func jobRefusal(reason string) bool {
+	return slices.ContainsFunc(jobRefusals, func(p string) bool { return strings.HasPrefix(reason, p) })
+}
+
+func firstReason(failed map[string]string) string {
+	for _, r := range failed {
+		return r
+	}
+	return ""
 }
 
 // close stops accepting, flushes every buffered job (bounded by ctx) and returns the
