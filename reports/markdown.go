@@ -223,33 +223,7 @@ func (m *mdWriter) run(r *Run, overTime *Plot) {
 
 	m.p("### Configuration\n\n%s\n\n", configLine(&r.Config))
 
-	m.p("### Links\n\n")
-	if len(r.Links) == 0 {
-		m.p("No links measured.\n\n")
-	} else {
-		// Byte counts are shown when the run recorded them (results before they were
-		// counted have none).
-		counted := false
-		for _, l := range r.Links {
-			counted = counted || l.BytesUp+l.BytesDown > 0
-		}
-		header, align := []string{"link", "configured RTT ms", "measured RTT ms", "deviation"}, "lrrr"
-		if counted {
-			header, align = append(header, "bytes up", "bytes down", "bytes per job"), align+"rrr"
-		}
-		rows := make([][]string, len(r.Links))
-		for i, l := range r.Links {
-			name := l.Name
-			if l.Remote {
-				name += " (remote: measured, not emulated)"
-			}
-			rows[i] = []string{name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l)}
-			if counted {
-				rows[i] = append(rows[i], fmt.Sprint(l.BytesUp), fmt.Sprint(l.BytesDown), bytesPerJob(l, r.Jobs.Accepted))
-			}
-		}
-		m.table(header, align, rows)
-	}
+	m.links(r)
 	if d := r.DelayLine; d != nil {
 		m.p("The links' delay line delivered %d times during the run, late by p50 %s ms and p99 %s ms beyond the configured delay (its own error, included in every figure above).\n\n",
 			d.Deliveries, fmtMS(d.LatenessP50MS), fmtMS(d.LatenessP99MS))
@@ -628,4 +602,36 @@ func fieldString(v reflect.Value) string {
 		}
 	}
 	return fmt.Sprint(v.Interface())
+}
+
+// links writes a run's links table: configured vs measured RTT, and the bytes that
+// crossed each where the run counted them.
+func (m *mdWriter) links(r *Run) {
+	m.p("### Links\n\n")
+	if len(r.Links) == 0 {
+		m.p("No links measured.\n\n")
+	} else {
+		// Byte counts are shown when the run recorded them (results before they were
+		// counted have none).
+		counted := false
+		for _, l := range r.Links {
+			counted = counted || l.BytesUp+l.BytesDown > 0
+		}
+		header, align := []string{"link", "configured RTT ms", "measured RTT ms", "deviation"}, "lrrr"
+		if counted {
+			header, align = append(header, "bytes up", "bytes down", "bytes per job"), align+"rrr"
+		}
+		rows := make([][]string, len(r.Links))
+		for i, l := range r.Links {
+			name := l.Name
+			if l.Remote {
+				name += " (remote: measured, not emulated)"
+			}
+			rows[i] = []string{name, fmtMS(l.ConfiguredRTTMS), fmtMS(l.MeasuredRTTMS), deviation(l)}
+			if counted {
+				rows[i] = append(rows[i], fmt.Sprint(l.BytesUp), fmt.Sprint(l.BytesDown), bytesPerJob(l, r.Jobs.Accepted))
+			}
+		}
+		m.table(header, align, rows)
+	}
 }
