@@ -49,8 +49,11 @@ type RunConfig struct {
 	Burst bool
 
 	// System
-	FaktoryURL        string // "" = embedded
-	APIURL            string // "" = the run's own API; else a running one (needs FaktoryURL)
+	FaktoryURL string // "" = embedded
+	APIURL     string // "" = the run's own API; else a running one (needs FaktoryURL)
+	// APIToken is the bearer token a running API requires (its API_TOKEN). A secret: not
+	// a setting, never recorded; the CLI takes it from the environment.
+	APIToken          string
 	PoolSize          int
 	MaxBatch          int
 	EnqueueMode       string        // sync | async

@@ -28,10 +28,17 @@ type httpConns struct {
 }
 
 type httpConn struct {
-	c net.Conn
-	r *bufio.Reader
-	w *bufio.Writer
+	c    net.Conn
+	r    *bufio.Reader
+	w    *bufio.Writer
+	idle time.Time // when it was last put back
 }
+
+// maxIdle is how long a connection may sit unused and still be reused: a server may close
+// an idle connection (the reference API after 2 minutes), and a POST written into a
+// connection the server has closed fails without telling whether it was taken, so an
+// older one is closed and a new one dialled instead of risking it.
+const maxIdle = 30 * time.Second
 
 func newHTTPConns(addr string, conns int) *httpConns {
 	return &httpConns{addr: addr, idle: make(chan *httpConn, conns), all: map[*httpConn]struct{}{}}
@@ -39,10 +46,17 @@ func newHTTPConns(addr string, conns int) *httpConns {
 
 // get takes an idle connection or dials one.
 func (h *httpConns) get(ctx context.Context) (*httpConn, error) {
-	select {
-	case c := <-h.idle:
-		return c, nil
-	default:
+	for {
+		select {
+		case c := <-h.idle:
+			if time.Since(c.idle) < maxIdle {
+				return c, nil
+			}
+			h.drop(c)
+			continue
+		default:
+		}
+		break
 	}
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", h.addr)
@@ -59,6 +73,7 @@ func (h *httpConns) get(ctx context.Context) (*httpConn, error) {
 // put returns a connection for reuse, or closes it when it cannot be reused.
 func (h *httpConns) put(c *httpConn, reuse bool) {
 	if reuse {
+		c.idle = time.Now()
 		select {
 		case h.idle <- c:
 			return

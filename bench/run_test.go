@@ -715,13 +715,15 @@ func bucketFloor(us int64) int64 {
 // and marked remote, api-faktory is left out, and the API keeps nothing of the run's.
 func TestExecuteRemoteAPI(t *testing.T) {
 	ctx := testCtx(t, 90*time.Second)
-	sys, err := system.StartStandalone(ctx, system.DefaultConfig(), system.ServeOptions{Parts: []string{system.PartFaktory, system.PartAPI}})
+	sc := system.DefaultConfig()
+	sc.APIToken = "wfbench-test-token-0123"
+	sys, err := system.StartStandalone(ctx, sc, system.ServeOptions{Parts: []string{system.PartFaktory, system.PartAPI}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sys.Close(context.Background())
 	cfg := Default()
-	cfg.APIURL, cfg.FaktoryURL = "http://"+sys.API.Addr(), sys.Broker.URL()
+	cfg.APIURL, cfg.FaktoryURL, cfg.APIToken = "http://"+sys.API.Addr(), sys.Broker.URL(), sc.APIToken
 	cfg.RTT, cfg.Batch, cfg.Jobs, cfg.WorkerConcurrency, cfg.PollInterval = 5*time.Millisecond, 5, 200, 5, 50*time.Millisecond
 	run, err := Execute(ctx, cfg, Options{})
 	if err != nil {
@@ -739,6 +741,9 @@ func TestExecuteRemoteAPI(t *testing.T) {
 		t.Errorf("links %v: api-faktory is the running API's own path", names)
 	}
 	wantNote(t, run, "is not run by wfbench")
+	if strings.Contains(fmt.Sprint(run.Config), sc.APIToken) {
+		t.Errorf("the API token is recorded in the result's config: %+v", run.Config)
+	}
 	c, err := sys.Faktory.Dial(ctx)
 	if err != nil {
 		t.Fatal(err)

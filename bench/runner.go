@@ -162,7 +162,11 @@ func (e *execution) prepare(ctx context.Context) (target, error) {
 		} else if err := e.st.WarmAPIPool(ctx, min(e.p.Concurrency, e.p.PoolSize)); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
 		}
-		tgt = newAPITarget(e.st.APIBase(), e.runID, queue, e.p.Concurrency, e.p.Compression == "gzip")
+		t := newAPITarget(e.st.APIBase(), e.runID, queue, e.p.Concurrency, e.p.Compression == "gzip")
+		if e.p.APIURL != "" && e.p.APIToken != "" {
+			t.header = append(t.header, "Authorization", "Bearer "+e.p.APIToken)
+		}
+		tgt = t
 	case TargetFaktory:
 		ft, err := newFaktoryTarget(e.st.via(netem.ClientFaktory), e.runID, e.st.Queue, e.p.Concurrency)
 		if err != nil {

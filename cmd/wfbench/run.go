@@ -63,6 +63,9 @@ Faktory's redis-server died mid-run: what was measured until then is written),
   # stop waiting for slow workers after 2 s: the rest is reported pending
   wfbench run --rtt 100ms --batch 100 --jobs 2000 --worker-concurrency 2 --drain-timeout 2s
 
+  # a running API (wfbench serve api) and its Faktory; API_TOKEN, if it requires one
+  API_TOKEN=... wfbench run --api-url http://127.0.0.1:8080 --faktory-url tcp://127.0.0.1:7419
+
   # one slow link only
   wfbench run --link api-faktory=30ms,jitter=3ms --topology central`,
 		Args: cobra.NoArgs,
@@ -71,6 +74,7 @@ Faktory's redis-server died mid-run: what was measured until then is written),
 				s, _ := bench.LookupSetting(key)
 				return cmd.Flags().Changed(s.Flag)
 			})
+			cfg.APIToken = os.Getenv("API_TOKEN") // a secret: from the environment, never recorded
 			if err := errors.Join(cfg.Validate(), rf.validate()); err != nil {
 				return usageErr(fmt.Errorf("%w\nsee 'wfbench run --help'", err))
 			}

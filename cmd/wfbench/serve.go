@@ -55,6 +55,7 @@ func addConfigFlags(fs *pflag.FlagSet) *configFlags {
 	dur("write-timeout", "FAKTORY_WRITE_TIMEOUT", "Faktory write timeout per command", func(c *system.Config) *time.Duration { return &c.WriteTimeout })
 	dur("keepalive", "FAKTORY_KEEPALIVE_INTERVAL", "TCP keepalive interval", func(c *system.Config) *time.Duration { return &c.KeepAlive })
 	str("ack", "WORKER_ACK", "worker ACK mode: sync | pipelined (default: the poll strategy's own, as in run: tuned pipelined, the others sync)", func(c *system.Config) *string { return &c.WorkerAck })
+	str("api-token", "API_TOKEN", "the bearer token the API requires on every endpoint but /healthz and /ping, and a standalone worker sends with its completions (16 to 1024 visible characters; prefer the variable: a flag shows in ps)", func(c *system.Config) *string { return &c.APIToken })
 	str("report-to", "WORKER_REPORT_URL", "a standalone worker POSTs its completions here, e.g. http://127.0.0.1:8080/completions", func(c *system.Config) *string { return &c.WorkerReportURL })
 	fs.Float64Var(&c.fl.WorkerRate, "worker-rate", c.fl.WorkerRate, "tuned poll without --worker-concurrency: the job rate its slots are sized for by Little's law, at the RTT to Faktory measured at start (WORKER_RATE)")
 	c.env["worker-rate"] = "WORKER_RATE"
