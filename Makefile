@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/wfbench
 RUN_ARGS ?= --rtt 100ms --batch 100 --jobs 1000
 
-.PHONY: all setup build run test test-short bench bench-scale scenarios interop screenshot vet fmt clean
+.PHONY: all setup build run test test-short bench bench-scale scenarios interop screenshot vet fmt fuzz clean
 
 all: build
 
@@ -32,6 +32,19 @@ test: setup vet
 
 test-short: setup
 	$(GO) test -count=1 -short ./...
+
+# Fuzzing, not part of test: each target for FUZZTIME (5 targets, about 3 minutes at the
+# default), e.g. make fuzz FUZZTIME=2m. A crasher is written to the package's
+# testdata/fuzz/<Target>/ and stops the target. Minimising each new input is capped at 5s,
+# or a short FUZZTIME goes on minimising rather than fuzzing.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := reports:FuzzReadResult reports:FuzzDecodeHistogram \
+	reports:FuzzDecodeHistogramInflated scenarios:FuzzParseScenario system:FuzzAPIEnqueue
+fuzz: setup
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ./$${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$${t%%:*}; \
+	done
 
 # Run output goes under wfbench-results/ (git-ignored), as a run without -o writes it.
 OUT_ROOT := wfbench-results

@@ -320,15 +320,6 @@ func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
 	return string(b), nil
 }
 
-// DecodeHistogram reverses EncodeHistogram.
-func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
-	h, err := hdrhistogram.Decode([]byte(s))
-	if err != nil {
-		return nil, fmt.Errorf("decode histogram: %w", err)
-	}
-	return h, nil
-}
-
 // Histogram decodes the named histogram of a run (nil, nil when absent).
 func (r *Run) Histogram(point string) (*hdrhistogram.Histogram, error) {
 	s, ok := r.Histograms[point]
@@ -352,20 +343,4 @@ func WriteJSON(path string, res *Result) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// ReadJSON reads a result.json and checks its schema.
-func ReadJSON(path string) (*Result, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read result: %w", err)
-	}
-	var res Result
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	if res.Schema != Schema {
-		return nil, fmt.Errorf("%s: schema %q, want %q", path, res.Schema, Schema)
-	}
-	return &res, nil
 }
