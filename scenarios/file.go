@@ -602,7 +602,12 @@ func (sc *Scenario) Plan(quick bool) ([]PlannedRun, error) {
 	var out []PlannedRun
 	var errs []error
 	names := map[string]int{}
-	for _, c := range sc.combos(sc.sweep(quick)) {
+	matrix := sc.sweep(quick)
+	if n := sc.runCount(matrix); n > MaxRuns {
+		return nil, &FileError{File: sc.Source, Line: sc.matrixLine(matrix), Err: fmt.Errorf(
+			"the matrix expands to %s runs (its axes' value counts multiplied, times the explicit runs); accepted are at most %d: sweep fewer values, or split the file", fmtCount(n), MaxRuns)}
+	}
+	for _, c := range sc.combos(matrix) {
 		line := c.line
 		if line == 0 {
 			line = sc.baseLine // no matrix value or run to point at: the base
@@ -660,6 +665,36 @@ func (sc *Scenario) sweep(quick bool) []axis {
 		swept = append(swept, a)
 	}
 	return swept
+}
+
+// MaxRuns bounds a scenario's runs: a matrix is a product, and a few short lines of YAML
+// would otherwise plan (and allocate) millions of runs before anything is checked. A
+// thousand runs of the shortest kind already take hours to measure.
+const MaxRuns = 1000
+
+// runCount is how many runs the matrix and the explicit runs make, counted without
+// building them (saturating, so no product overflows).
+func (sc *Scenario) runCount(matrix []axis) float64 {
+	n := float64(max(len(sc.runs), 1))
+	for _, ax := range matrix {
+		n *= float64(len(ax.values))
+	}
+	return n
+}
+
+// matrixLine is where the file's matrix starts, for an error about its size.
+func (sc *Scenario) matrixLine(matrix []axis) int {
+	if len(matrix) > 0 {
+		return matrix[0].line
+	}
+	return sc.baseLine
+}
+
+func fmtCount(n float64) string {
+	if n < 1e9 {
+		return fmt.Sprintf("%.0f", n)
+	}
+	return fmt.Sprintf("%.3g", n)
 }
 
 // combos is the matrix product (first key outermost), times the explicit runs when the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -962,5 +963,33 @@ base:
 	plan := mustPlan(t, sc, false)
 	if plan[0].Config.Interval != 250*time.Millisecond {
 		t.Errorf("planned interval %s", plan[0].Config.Interval)
+	}
+}
+
+// A matrix whose product is too large is refused before it is expanded: 10^5 runs from
+// a few lines once took a minute and 3 GB to plan.
+func TestMatrixTooLarge(t *testing.T) {
+	ten := "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
+	src := yml(`name: x
+base:
+	jobs: 10
+matrix:
+	batch: ` + ten + `
+	concurrency: ` + ten + `
+	jobs: ` + ten + `
+	worker_concurrency: ` + ten + `
+	pool_size: ` + ten + `
+`)
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	_, err := ParseScenario("test.yaml", []byte(src))
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "test.yaml:5: the matrix expands to 100000 runs") || !strings.Contains(err.Error(), "at most 1000") {
+		t.Errorf("Plan: %v, want the product named and the limit", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 || time.Since(start) > time.Second {
+		t.Errorf("refusing took %s and %d bytes: the matrix was expanded", time.Since(start), alloc)
 	}
 }
