@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	faktory "github.com/contribsys/faktory/client"
 	"github.com/contribsys/faktory/server"
@@ -52,7 +54,8 @@ func (e *brokerDiedError) Unwrap() []error { return []error{ErrBrokerDied, e.cau
 // Err says why; Faktory then answers its clients with errors until Stop.
 type Broker struct {
 	addr     string
-	dir      string
+	dir      string // the temporary folder (socket; storage too without a DataDir), removed on Stop
+	data     string // where Faktory's storage lives: dir, or BrokerOptions.DataDir
 	srv      *server.Server
 	red      *redisProc
 	done     chan struct{}
@@ -67,6 +70,9 @@ type Broker struct {
 
 // BrokerOptions configures an embedded broker.
 type BrokerOptions struct {
+	// DataDir keeps Faktory's storage (redis-server's snapshot) here across restarts;
+	// "" stores it in a temporary folder removed on Stop: a restart starts empty.
+	DataDir string
 	// Bind is the listen address; "" means 127.0.0.1 on an ephemeral port.
 	Bind string
 	// Password, if set, is required of clients.
@@ -82,19 +88,32 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 		return nil, ErrRedisMissing
 	}
 	util.InitLogger("warn")
-	dir, err := os.MkdirTemp("", "wfbench-faktory-")
+	removeStaleDirs()
+	dir, err := os.MkdirTemp("", staleDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create broker storage dir: %w", err)
 	}
-	b := &Broker{dir: dir, done: make(chan struct{}), died: make(chan struct{})}
+	b := &Broker{dir: dir, data: dir, done: make(chan struct{}), died: make(chan struct{})}
 	fail := func(err error) (*Broker, error) {
 		_ = b.Stop()
 		return nil, err
 	}
-	red, err := startRedis(ctx, dir, filepath.Join(dir, "redis.sock"), b.redisExited)
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return fail(fmt.Errorf("create broker storage dir: %w", err))
+	}
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return fail(fmt.Errorf("--data-dir %s: %w", opts.DataDir, err))
+		}
+		b.data = opts.DataDir
+	}
+	// The socket stays in the temporary folder: a unix socket's path is limited to ~100
+	// bytes, which a data folder's may not be.
+	red, err := startRedis(ctx, b.data, filepath.Join(dir, "redis.sock"), b.redisExited)
 	if err != nil {
 		return fail(fmt.Errorf("boot redis-server for Faktory: %w", err))
 	}
+	red.persist = opts.DataDir != ""
 	b.red = red
 	sock := red.sock
 	if err := ctx.Err(); err != nil {
@@ -112,7 +131,7 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 		}
 		srv, err := server.NewServer(&server.ServerOptions{
 			Binding:          bind,
-			StorageDirectory: dir,
+			StorageDirectory: b.data,
 			RedisSock:        sock,
 			Password:         opts.Password,
 			PoolSize:         server.DefaultMaxPoolSize,
@@ -165,7 +184,7 @@ func (b *Broker) Err() error {
 // redisExited runs in the redis-server Wait goroutine when it exits unexpectedly.
 func (b *Broker) redisExited(waitErr error) {
 	b.diedMu.Lock()
-	b.diedErr = &brokerDiedError{cause: exitReason(waitErr), log: filepath.Join(b.dir, "redis.log")}
+	b.diedErr = &brokerDiedError{cause: exitReason(waitErr), log: filepath.Join(b.data, "redis.log")}
 	b.diedMu.Unlock()
 	close(b.died)
 }
@@ -204,6 +223,32 @@ func (b *Broker) Stop() error {
 		b.stopErr = errors.Join(errs...)
 	})
 	return b.stopErr
+}
+
+// Temporary broker folders: wfbench-faktory-*, each with the owning process's pid.
+const (
+	staleDirPrefix = "wfbench-faktory-"
+	ownerFile      = "owner.pid"
+)
+
+// removeStaleDirs removes the temporary folders of brokers whose process is gone (a run
+// killed with SIGKILL cannot remove its own): redis-server died with it (Pdeathsig), so
+// nothing uses them. A folder without an owner file is left alone (not ours to judge).
+func removeStaleDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), staleDirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 func freeLoopbackAddr() (string, error) {

@@ -79,6 +79,7 @@ slowlog-max-len 128
 // redisProc is a redis-server child process. One goroutine owns its Wait; exited is
 // closed when it has returned, after waitErr is set.
 type redisProc struct {
+	persist  bool // its data folder outlives it: save on stop
 	cmd      *exec.Cmd
 	pid      int
 	sock     string
@@ -219,7 +220,11 @@ func (p *redisProc) stop() error {
 	if p.gone() {
 		return nil
 	}
-	if _, err := p.command("SHUTDOWN NOSAVE", false); err == nil && p.waitExit(redisStopTimeout) {
+	shutdown := "SHUTDOWN NOSAVE"
+	if p.persist {
+		shutdown = "SHUTDOWN SAVE" // a --data-dir keeps the queues for the next start
+	}
+	if _, err := p.command(shutdown, false); err == nil && p.waitExit(redisStopTimeout) {
 		return nil
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)

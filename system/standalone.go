@@ -24,6 +24,7 @@ type ServeOptions struct {
 	Parts       []string // faktory, api, worker
 	FaktoryBind string   // embedded Faktory ("" = 127.0.0.1, an ephemeral port)
 	WebUIBind   string   // its Web UI ("" = none)
+	DataDir     string   // the embedded Faktory's storage, kept across restarts ("" = temporary)
 	APIBind     string   // API ("" = 127.0.0.1, an ephemeral port)
 	// Queue is the queue the API enqueues to and the worker fetches from ("" =
 	// DefaultQueue); a run has its own.
@@ -79,13 +80,17 @@ func StartStandalone(ctx context.Context, cfg Config, o ServeOptions) (_ *Standa
 func (st *Standalone) startFaktory(ctx context.Context, cfg Config) (Endpoint, error) {
 	var ep Endpoint
 	if slices.Contains(st.opts.Parts, PartFaktory) {
-		b, err := StartBroker(ctx, BrokerOptions{Bind: st.opts.FaktoryBind, Password: cfg.FaktoryPassword, WebUI: st.opts.WebUIBind})
+		b, err := StartBroker(ctx, BrokerOptions{Bind: st.opts.FaktoryBind, Password: cfg.FaktoryPassword, WebUI: st.opts.WebUIBind, DataDir: st.opts.DataDir})
 		if err != nil {
 			return ep, fmt.Errorf("start Faktory: %w", err)
 		}
 		st.Broker = b
 		ep = Endpoint{Addr: b.Addr(), Password: cfg.FaktoryPassword}
-		st.Lines = append(st.Lines, "faktory  "+b.URL())
+		storage := "storage temporary: a restart starts empty (--data-dir keeps it)"
+		if st.opts.DataDir != "" {
+			storage = "storage in " + st.opts.DataDir
+		}
+		st.Lines = append(st.Lines, "faktory  "+b.URL()+"  ("+storage+")")
 		if st.opts.WebUIBind != "" {
 			st.Lines = append(st.Lines, "web ui   http://"+st.opts.WebUIBind+"/")
 		}

@@ -150,6 +150,7 @@ func addBindFlags(fs *pflag.FlagSet, o *system.ServeOptions) {
 	fs.StringVar(&o.FaktoryBind, "bind-faktory", "127.0.0.1:7419", "embedded Faktory's address")
 	fs.StringVar(&o.APIBind, "bind-api", "127.0.0.1:8080", "API's address")
 	fs.StringVar(&o.WebUIBind, "web", "", "serve Faktory's Web UI on this address, e.g. 127.0.0.1:7420")
+	fs.StringVar(&o.DataDir, "data-dir", "", "keep the embedded Faktory's storage (its queues) in this folder across restarts; without it storage is temporary and a restart loses every queued job")
 }
 
 func newUpCmd() *cobra.Command {

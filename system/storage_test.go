@@ -1,0 +1,95 @@
+package system
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// With a data folder the queues outlive the broker: jobs pushed before Stop are there
+// after a new start on the same folder. Without one a new start is empty.
+func TestBrokerDataDirKeepsQueues(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "faktory-data")
+	start := func() *Broker {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		b, err := StartBroker(ctx, BrokerOptions{DataDir: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	queued := func(b *Broker) uint64 {
+		c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		state, err := c.CurrentState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return state.Data.Queues["kept"]
+	}
+	b := start()
+	c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		j := NewJob("Add", MathArgs{A: float64(i), B: 1, RequestID: "kept-" + strconv.Itoa(i)}, "", "kept")
+		if err := c.Push(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	b = start()
+	defer b.Stop()
+	if n := queued(b); n != 7 {
+		t.Errorf("after a restart on the same data folder the queue holds %d jobs, want 7", n)
+	}
+	if _, err := os.Stat(filepath.Join(data, "faktory.rdb")); err != nil {
+		t.Errorf("no snapshot in the data folder: %v", err)
+	}
+}
+
+// A temporary broker folder whose owner is gone (a run killed with SIGKILL) is removed
+// by the next start; one whose owner lives, or without an owner file, is left.
+func TestStaleBrokerDirsRemoved(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(owner string) string {
+		d, err := os.MkdirTemp("", staleDirPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		if owner != "" {
+			if err := os.WriteFile(filepath.Join(d, ownerFile), []byte(owner), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	stale := mk(strconv.Itoa(dead.Process.Pid))
+	alive := mk(strconv.Itoa(os.Getppid()))
+	unowned := mk("")
+	startBroker(t)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a dead run's folder %s is still there (%v)", stale, err)
+	}
+	for _, d := range []string{alive, unowned} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("folder %s was removed: %v", d, err)
+		}
+	}
+}
