@@ -227,7 +227,7 @@ func TestPasswordRefused(t *testing.T) {
 		o.FaktoryURL = u
 		_, err := Run(context.Background(), o)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "password") {
-			t.Errorf("%s: %v, want ErrInvalid about the password", redact(u), err)
+			t.Errorf("%s: %v, want ErrInvalid about the password", system.RedactURL(u), err)
 		}
 	}
 	o := DefaultOptions()

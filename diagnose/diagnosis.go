@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/wfbench/wfbench/system"
@@ -116,7 +115,7 @@ func (o Options) Validate() error {
 	if o.FaktoryURL == "" {
 		errs = append(errs, invalidf("--faktory-url is required: tcp://[:password@]host:port or tcp+tls://[:password@]host:port"))
 	} else if _, err := system.ParseFaktoryURL(o.FaktoryURL); err != nil {
-		errs = append(errs, invalidf("--faktory-url: %s", strings.ReplaceAll(err.Error(), o.FaktoryURL, redact(o.FaktoryURL))))
+		errs = append(errs, invalidf("--faktory-url: %s", err))
 	}
 	if o.APIURL != "" {
 		if u, err := url.Parse(o.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -139,19 +138,4 @@ func (o Options) Validate() error {
 		errs = append(errs, invalidf("--jobs %d: accepted is 1 to %d", o.Jobs, maxJobs))
 	}
 	return errors.Join(errs...)
-}
-
-// redact replaces a URL's password with xxxxx, so that errors and reports can name the
-// URL.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	return u.String()
 }

@@ -62,7 +62,7 @@ func Run(ctx context.Context, o Options) (*Diagnosis, error) {
 	ep, _ := system.ParseFaktoryURL(o.FaktoryURL) // valid: checked above
 	s := &session{o: o, ep: ep, queue: "wfbench-diag-" + randomHex(4), unacked: map[string]bool{}, acks: newSamples()}
 	s.d = &Diagnosis{Schema: Schema, Measurements: []Measurement{}, Findings: []Finding{}, Target: Target{
-		FaktoryURL: redact(o.FaktoryURL), APIURL: redact(o.APIURL), ReadOnly: o.ReadOnly, StartedAt: time.Now().UTC(),
+		FaktoryURL: system.RedactURL(o.FaktoryURL), APIURL: system.RedactURL(o.APIURL), ReadOnly: o.ReadOnly, StartedAt: time.Now().UTC(),
 	}}
 	if !o.ReadOnly {
 		s.d.Target.Queue = s.queue

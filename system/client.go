@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,8 +34,9 @@ func ParseFaktoryURL(raw string) (Endpoint, error) {
 	const form = "tcp://host:port or tcp+tls://[:password@]host:port"
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return Endpoint{}, fmt.Errorf("invalid Faktory URL %q: want %s", raw, form)
+		return Endpoint{}, fmt.Errorf("invalid Faktory URL %q: want %s", RedactURL(raw), form)
 	}
+	raw = RedactURL(raw) // errors below name the URL without its password
 	var ep Endpoint
 	switch u.Scheme {
 	case "tcp":
@@ -54,6 +56,21 @@ func ParseFaktoryURL(raw string) (Endpoint, error) {
 		ep.Password = os.Getenv("FAKTORY_PASSWORD")
 	}
 	return ep, nil
+}
+
+// RedactURL is raw with any password replaced by xxxxx, for errors and reports; text
+// that does not parse as a URL loses everything between "//" and the last "@".
+func RedactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	if i, j := strings.Index(raw, "//"), strings.LastIndex(raw, "@"); i >= 0 && j > i {
+		return raw[:i+2] + "xxxxx" + raw[j:]
+	}
+	return raw
 }
 
 // Dial opens one Faktory connection (TCP, HI/HELLO handshake). The handshake is bounded

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,6 +91,16 @@ func TestStaleBrokerDirsRemoved(t *testing.T) {
 	for _, d := range []string{alive, unowned} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("folder %s was removed: %v", d, err)
+		}
+	}
+}
+
+// A Faktory URL's password never reaches an error message.
+func TestParseFaktoryURLHidesPassword(t *testing.T) {
+	for _, raw := range []string{"http://:hunter2@h:1", "tcp://:hunter2@h", "tcp://:hunter2@%zz", "tcp+tls://u:hunter2@/"} {
+		_, err := ParseFaktoryURL(raw)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("ParseFaktoryURL(%q): %v, want an error without the password", raw, err)
 		}
 	}
 }
