@@ -2,6 +2,7 @@ package system
 
 import (
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,11 @@ func withGzip(next http.Handler, maxBody int64) http.Handler {
 		case "gzip":
 			sent := http.MaxBytesReader(w, r.Body, maxBody)
 			zr, err := gzip.NewReader(sent)
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) { // over the limit before its gzip header ended
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", maxBody))
+				return
+			}
 			if err != nil {
 				writeError(w, http.StatusBadRequest, fmt.Sprintf("Content-Encoding gzip, but the body is not gzip: %v", err))
 				return

@@ -1,7 +1,9 @@
 package system
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,5 +104,19 @@ func TestParseFaktoryURLHidesPassword(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("ParseFaktoryURL(%q): %v, want an error without the password", raw, err)
 		}
+	}
+}
+
+// A gzip body whose header alone is over the body limit is too large (413), not "not
+// gzip" (400).
+func TestGzipHeaderOverLimit(t *testing.T) {
+	b := startBroker(t)
+	api := NewAPI(testPool(t, b, 1), APIOptions{MaxBody: 1 << 10})
+	base := startAPI(t, api)
+	header := []byte{0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 255, 0x00, 0x10} // FEXTRA: 4096 bytes follow
+	body := append(header, bytes.Repeat([]byte("x"), 4<<10)...)
+	code, ans := postRaw(t, base+"/jobs/batch", body, "Content-Encoding", "gzip")
+	if code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 4 KB gzip extra field: %d %s, want 413", code, ans)
 	}
 }
