@@ -141,7 +141,9 @@ const (
 	// and the recorder keeps ~200 bytes per job for its accounting.
 	MaxJobsPerRun = recording.MaxJobs
 	MaxRTT        = 2 * time.Second
-	MaxConns      = 1000 // clients or worker slots
+	// MaxPhaseOffset bounds a phase's at and for: a soak of days at most.
+	MaxPhaseOffset = 1000 * time.Hour
+	MaxConns       = 1000 // clients or worker slots
 	// MaxFaktoryConns stays under the embedded Faktory's 2000-connection limit, with room
 	// for probes and the API's own.
 	MaxFaktoryConns = 1900
@@ -236,8 +238,8 @@ func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 		if _, ok := plan[p.Link]; !ok {
 			bad("phase %d: link %q: accepted values are %s", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "))
 		}
-		if p.At < 0 || p.For < 0 {
-			bad("phase %d: at and for must not be negative", i+1)
+		if p.At < 0 || p.For < 0 || p.At > MaxPhaseOffset || p.For > MaxPhaseOffset {
+			bad("phase %d: at and for: accepted are durations from 0 to %s", i+1, MaxPhaseOffset)
 		}
 		if err := p.Condition.Validate(); err != nil {
 			bad("phase %d: %v", i+1, err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -49,7 +50,7 @@ func (h *httpConns) get(ctx context.Context) (*httpConn, error) {
 	for {
 		select {
 		case c := <-h.idle:
-			if time.Since(c.idle) < maxIdle {
+			if time.Since(c.idle) < maxIdle && c.open() {
 				return c, nil
 			}
 			h.drop(c)
@@ -68,6 +69,34 @@ func (h *httpConns) get(ctx context.Context) (*httpConn, error) {
 	h.all[c] = struct{}{}
 	h.mu.Unlock()
 	return c, nil
+}
+
+// open reports whether an idle connection is still open: a server (its idle timeout) or
+// a link (a fault lifted) may have closed it since, and a request written into it would
+// fail without telling whether the server took it. An idle HTTP/1.1 connection has
+// nothing to read, so anything readable now — the close, or stray bytes — rules it out.
+// It peeks at the socket without blocking (a read deadline in the past would not even
+// look: Go fails such a read before the system call).
+func (c *httpConn) open() bool {
+	if c.r.Buffered() > 0 {
+		return false
+	}
+	sc, ok := c.c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	open := true
+	_ = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		open = n < 0 && (errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK))
+		return true // looked once: do not wait for the socket to become readable
+	})
+	return open
 }
 
 // put returns a connection for reuse, or closes it when it cannot be reused.

@@ -190,7 +190,8 @@ var settingsTable = []Setting{
 			if c.APIURL == "" {
 				return ""
 			}
-			if u, err := url.Parse(c.APIURL); err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+			if u, err := url.Parse(c.APIURL); err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") ||
+				u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 				return "accepted is http://host:port of a running API, e.g. http://127.0.0.1:8080"
 			}
 			return ""

@@ -46,3 +46,20 @@ func TestPhaseTextRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// --api-url is http://host:port and nothing else: no credentials (they would be recorded
+// and sent as the host), no query.
+func TestAPIURLForm(t *testing.T) {
+	for _, bad := range []string{"http://u:secret@127.0.0.1:8080", "http://127.0.0.1:8080?x=1", "https://127.0.0.1:8080", "http://127.0.0.1", "http://h:1/api"} {
+		c := Default()
+		c.APIURL, c.FaktoryURL = bad, "tcp://127.0.0.1:7419"
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--api-url") {
+			t.Errorf("--api-url %s: %v, want refused", bad, err)
+		}
+	}
+	c := Default()
+	c.Phases = []Phase{{Link: netem.ClientAPI, At: 2000 * time.Hour, For: time.Second, Condition: netem.Condition{Latency: time.Second}}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "accepted are durations from 0") {
+		t.Errorf("a phase 2000 h in: %v, want refused", err)
+	}
+}

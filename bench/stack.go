@@ -50,6 +50,9 @@ func SystemConfig(base system.Config, rc RunConfig) system.Config {
 func systemConfig(p Plan) system.Config {
 	c := SystemConfig(system.DefaultConfig(), p.RunConfig)
 	c.WorkerAck, c.WorkerRate, c.WorkerRTT, c.Work = p.Ack, p.OfferedRate(), p.workerLink().RTT, p.Work
+	// A run's clients keep Faktory's own per-command deadline (5 s; MaxRTT is bounded by
+	// it), not a standing system's 30 s: a link fault must time calls out as it would.
+	c.ConnectTimeout, c.ReadTimeout, c.WriteTimeout, c.KeepAlive = 0, 0, 0, 0
 	return c
 }
 

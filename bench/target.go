@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	faktory "github.com/contribsys/faktory/client"
 
@@ -134,7 +135,12 @@ func (t *apiTarget) warm(ctx context.Context, n int) error {
 			c, err := t.conns.get(ctx)
 			if err == nil {
 				var ans answer
-				if ans, _, err = c.roundTrip(http.MethodGet, t.conns.addr, "/ping", nil, nil, false); err == nil && ans.status >= 300 {
+				stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
+				ans, _, err = c.roundTrip(http.MethodGet, t.conns.addr, "/ping", nil, nil, false)
+				if !stop() && err == nil {
+					err = ctx.Err() // the deadline is now in the past: not reusable
+				}
+				if err == nil && ans.status >= 300 {
 					err = fmt.Errorf("GET /ping: %d", ans.status)
 				}
 				if err != nil {

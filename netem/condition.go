@@ -141,6 +141,10 @@ func ParseCondition(s string) (Condition, error) {
 		case "bandwidth":
 			c.Bandwidth, err = ParseRate(val)
 		default:
+			if c.Fault != "" {
+				err = fmt.Errorf("two faults (%s and %s): one fault per condition", c.Fault, part)
+				break
+			}
 			err = c.ParseFault(part)
 		}
 		if err != nil {

@@ -124,6 +124,9 @@ func TestParseFault(t *testing.T) {
 			t.Errorf("ParseFault(%q) = %q, %v, valid %v; want %q", in, c.faultText(), err, c.Validate(), want)
 		}
 	}
+	if _, err := ParseCondition("reset,blackhole"); err == nil || !strings.Contains(err.Error(), "one fault per condition") {
+		t.Errorf("two faults in one condition: %v, want refused", err)
+	}
 	for _, bad := range []string{"", "boom", "reset:1s", "timeout", "timeout:0", "limit_data:-1", "slicer:x", "slow_close:abc"} {
 		var c Condition
 		if err := c.ParseFault(bad); err == nil || !strings.Contains(err.Error(), "accepted") {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	faktory "github.com/contribsys/faktory/client"
 	"github.com/contribsys/faktory/server"
@@ -102,10 +103,15 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 		return fail(fmt.Errorf("create broker storage dir: %w", err))
 	}
 	if opts.DataDir != "" {
-		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		// Absolute: redis-server runs in the folder and is given paths inside it.
+		data, err := filepath.Abs(opts.DataDir)
+		if err == nil {
+			err = os.MkdirAll(data, 0o700)
+		}
+		if err != nil {
 			return fail(fmt.Errorf("--data-dir %s: %w", opts.DataDir, err))
 		}
-		b.data = opts.DataDir
+		b.data = data
 	}
 	// The socket stays in the temporary folder: a unix socket's path is limited to ~100
 	// bytes, which a data folder's may not be.
@@ -245,9 +251,16 @@ func removeStaleDirs() {
 		if err != nil || pid <= 0 || pid == os.Getpid() {
 			continue
 		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			_ = os.RemoveAll(d)
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			continue
 		}
+		// A pid from another pid namespace looks dead from here: a redis-server that still
+		// answers on the folder's socket says the folder is in use.
+		if c, err := net.DialTimeout("unix", filepath.Join(d, "redis.sock"), time.Second); err == nil {
+			_ = c.Close()
+			continue
+		}
+		_ = os.RemoveAll(d)
 	}
 }
 

@@ -213,7 +213,7 @@ func (st *Standalone) Close(ctx context.Context) error {
 	}
 	if st.API != nil {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err = st.API.Stop(actx)
+		err = errors.Join(err, st.API.Stop(actx))
 		cancel()
 	}
 	if st.pool != nil {

@@ -120,3 +120,20 @@ func TestGzipHeaderOverLimit(t *testing.T) {
 		t.Errorf("a 4 KB gzip extra field: %d %s, want 413", code, ans)
 	}
 }
+
+// A relative data folder is the folder relative to where wfbench runs, as for any path.
+func TestBrokerRelativeDataDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := StartBroker(ctx, BrokerOptions{DataDir: "data"})
+	if err != nil {
+		t.Fatalf("StartBroker with a relative data folder: %v", err)
+	}
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join("data", "faktory.rdb")); err != nil {
+		t.Errorf("no snapshot in ./data: %v", err)
+	}
+}

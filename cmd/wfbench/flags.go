@@ -63,6 +63,7 @@ func (f linkFlag) Set(s string) error {
 type settingFlag struct {
 	s   bench.Setting
 	cfg *bench.RunConfig
+	raw map[string]string // when set: the text each setting was last given, by key
 }
 
 func (f settingFlag) String() string {
@@ -80,4 +81,9 @@ func (f settingFlag) Type() string {
 	}
 	return f.s.Kind
 }
-func (f settingFlag) Set(v string) error { return f.s.Parse(f.cfg, v) }
+func (f settingFlag) Set(v string) error {
+	if f.raw != nil {
+		f.raw[f.s.Key] = v // as given: String() is the canonical form, a URL without its password
+	}
+	return f.s.Parse(f.cfg, v)
+}

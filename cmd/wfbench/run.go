@@ -87,7 +87,7 @@ Faktory's redis-server died mid-run: what was measured until then is written),
 		if s.Env != "" {
 			help += " (" + s.Env + " of serve and up)"
 		}
-		fs.Var(settingFlag{s, &cfg}, s.Flag, help)
+		fs.Var(settingFlag{s: s, cfg: &cfg}, s.Flag, help)
 		if s.Bool {
 			fs.Lookup(s.Flag).NoOptDefVal = "true"
 		}

@@ -21,6 +21,7 @@ import (
 // layers them: defaults < environment variables < flags given.
 type configFlags struct {
 	run bench.RunConfig   // the shared settings' flags parse here
+	raw map[string]string // the text each shared setting's flag was given, by key
 	fl  system.Config     // the standing system's own knobs' flags
 	env map[string]string // own knob's flag name → its environment variable
 }
@@ -37,9 +38,9 @@ func sharedSettings() []bench.Setting {
 }
 
 func addConfigFlags(fs *pflag.FlagSet) *configFlags {
-	c := &configFlags{run: bench.Default(), fl: system.DefaultConfig(), env: map[string]string{}}
+	c := &configFlags{run: bench.Default(), raw: map[string]string{}, fl: system.DefaultConfig(), env: map[string]string{}}
 	for _, s := range sharedSettings() {
-		fs.Var(settingFlag{s, &c.run}, s.Flag, s.Help+" ("+s.Env+")")
+		fs.Var(settingFlag{s, &c.run, c.raw}, s.Flag, s.Help+" ("+s.Env+")")
 	}
 	str := func(name, env, usage string, p func(*system.Config) *string) {
 		fs.StringVar(p(&c.fl), name, *p(&c.fl), usage+" ("+env+")")
@@ -78,7 +79,7 @@ func (c *configFlags) resolve(fs *pflag.FlagSet) (system.Config, error) {
 	errs = append(errs, err)
 	fs.Visit(func(f *pflag.Flag) {
 		if sf, ok := f.Value.(settingFlag); ok {
-			_ = sf.s.Parse(&rc, f.Value.String()) // parsed once already, when the flag was
+			_ = sf.s.Parse(&rc, c.raw[sf.s.Key]) // parsed once already, when the flag was
 			return
 		}
 		env, ok := c.env[f.Name]
