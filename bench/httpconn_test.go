@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,6 +93,9 @@ func TestHTTPConnsServerClosedIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.CloseClientConnections()
+	c := <-h.idle
+	c.idle = c.idle.Add(-2 * peekAfter) // idle long enough to be checked
+	h.idle <- c
 	if ans, err := h.do(ctx, http.MethodPost, "/x", nil, []byte("a"), false); err != nil || ans.status != http.StatusAccepted {
 		t.Errorf("call after the server closed the idle connection: %+v %v, want a new connection", ans, err)
 	}
@@ -118,5 +124,64 @@ func TestAPITargetWarmEndsWithContext(t *testing.T) {
 	start := time.Now()
 	if err := tgt.warm(ctx, 2); err == nil || time.Since(start) > 5*time.Second {
 		t.Errorf("warm against a silent server: %v after %s, want an error once the context ends", err, time.Since(start))
+	}
+}
+
+// Answers framed every way a server may frame them read back whole: by Content-Length,
+// chunked (with a trailer), gzip-encoded and chunked, 204 without a body, and HTTP/1.0
+// up to the close.
+func TestHTTPConnsAnswerFraming(t *testing.T) {
+	big := strings.Repeat("wfbench ", 2000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/length":
+			w.Header().Set("Content-Length", "5")
+			_, _ = io.WriteString(w, "hello")
+		case "/chunked":
+			w.Header().Set("Trailer", "X-Done")
+			_, _ = io.WriteString(w, big[:100])
+			w.(http.Flusher).Flush()
+			_, _ = io.WriteString(w, big[100:])
+			w.Header().Set("X-Done", "yes")
+		case "/gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			_, _ = io.WriteString(zw, big)
+			_ = zw.Close()
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	defer srv.Close()
+	h := newHTTPConns(srv.Listener.Addr().String(), 1)
+	defer h.close()
+	for path, want := range map[string]string{"/length": "hello", "/chunked": big, "/gzip": big, "/empty": ""} {
+		for range 2 { // the second call reuses the connection: the first must have read all
+			ans, err := h.do(context.Background(), http.MethodGet, path, nil, nil, path == "/gzip")
+			if err != nil || string(ans.body) != want {
+				t.Errorf("GET %s: %d bytes, %v; want %d bytes", path, len(ans.body), err, len(want))
+			}
+		}
+	}
+	// HTTP/1.0, no length: the body ends with the connection, which is not reused.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = bufio.NewReader(c).ReadString('\n')
+		_, _ = io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
+		_ = c.Close()
+	}()
+	h10 := newHTTPConns(ln.Addr().String(), 1)
+	defer h10.close()
+	ans, err := h10.do(context.Background(), http.MethodGet, "/", nil, nil, false)
+	if err != nil || string(ans.body) != "until the end" || len(h10.idle) != 0 {
+		t.Errorf("HTTP/1.0 answer: %q, %v, %d idle; want the body and no reuse", ans.body, err, len(h10.idle))
 	}
 }
