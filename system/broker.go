@@ -138,6 +138,11 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 		srv, err := server.NewServer(&server.ServerOptions{
 			Binding:          bind,
 			StorageDirectory: b.data,
+			// Faktory turns TLS on when its config folder holds private.key.pem and
+			// public.cert.pem; unset, that folder is the working directory, so whatever
+			// lies where wfbench was started would decide. The broker's own folder holds
+			// none: the embedded broker speaks plain TCP on loopback.
+			ConfigDirectory: b.dir,
 			RedisSock:        sock,
 			Password:         opts.Password,
 			PoolSize:         server.DefaultMaxPoolSize,

@@ -137,3 +137,21 @@ func TestBrokerRelativeDataDir(t *testing.T) {
 		t.Errorf("no snapshot in ./data: %v", err)
 	}
 }
+
+// Certificate files in the working directory do not reach the embedded broker: it starts
+// and speaks plain TCP wherever wfbench runs.
+func TestBrokerIgnoresCertsInWorkingDir(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"private.key.pem", "public.cert.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("not a certificate"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	b := startBroker(t)
+	c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
+	if err != nil {
+		t.Fatalf("plain TCP client: %v", err)
+	}
+	c.Close()
+}
