@@ -235,8 +235,16 @@ func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	for i, p := range c.Phases {
-		if _, ok := plan[p.Link]; !ok {
-			bad("phase %d: link %q: accepted values are %s", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "))
+		switch _, link := plan[p.Link]; {
+		case p.Link == PartFaktory && c.FaktoryURL != "":
+			bad("phase %d: %s restart needs the embedded Faktory: an external one is not wfbench's to stop", i+1, PartFaktory)
+		case p.Link == PartFaktory && p.Condition != (netem.Condition{Fault: netem.FaultRestart}):
+			bad("phase %d: %s: accepted is fault restart alone (the broker down for the phase, then restarted on the same storage)", i+1, PartFaktory)
+		case p.Link == PartFaktory:
+		case !link:
+			bad("phase %d: link %q: accepted values are %s, or %s (fault restart)", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "), PartFaktory)
+		case p.Condition.Fault == netem.FaultRestart:
+			bad("phase %d: restart is the broker's fault: give it to %s, not to link %s", i+1, PartFaktory, p.Link)
 		}
 		if p.At < 0 || p.For < 0 || p.At > MaxPhaseOffset || p.For > MaxPhaseOffset {
 			bad("phase %d: at and for: accepted are durations from 0 to %s", i+1, MaxPhaseOffset)

@@ -243,3 +243,34 @@ func TestPhaseResetLosesNothing(t *testing.T) {
 		t.Errorf("jobs %+v: accepted + errors must account for every job sent", run.Jobs)
 	}
 }
+
+// A broker restart mid-run (the Faktory server down for 1 s, its storage kept): calls
+// fail while it is down, and every job it accepted, before or after, completes.
+func TestPhaseBrokerRestartLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3 s open-loop run")
+	}
+	cfg := Default()
+	cfg.RTT, cfg.Rate, cfg.Concurrency, cfg.Jobs, cfg.Duration = 2*time.Millisecond, 50, 10, 0, 3*time.Second
+	p, err := ParsePhase("faktory@1s+1s=restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Phases = []Phase{p}
+	run := execute(t, testCtx(t, time.Minute), cfg)
+	if run.Jobs.Lost != 0 || run.Jobs.Duplicated != 0 {
+		t.Errorf("jobs %+v: want none lost or duplicated", run.Jobs)
+	}
+	if run.Jobs.Errors == 0 || run.Jobs.Accepted < 40 {
+		t.Errorf("jobs %+v: calls must fail while the broker is down and succeed before it", run.Jobs)
+	}
+	if len(run.Phases) != 1 || run.Phases[0].LiftedAtS == nil {
+		t.Errorf("phases %+v: the restart must be applied and lifted", run.Phases)
+	}
+	bad := Default()
+	bad.FaktoryURL = "tcp://127.0.0.1:7419"
+	bad.Phases = []Phase{p}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "embedded Faktory") {
+		t.Errorf("restart of an external Faktory: %v, want refused", err)
+	}
+}

@@ -23,13 +23,16 @@ const (
 	FaultSlicer    = "slicer"     // data cut into ~Condition.Bytes pieces, Condition.Delay apart
 	FaultSlowClose = "slow_close" // a connection's close is held back Condition.Delay
 	FaultLimitData = "limit_data" // a connection is closed after Condition.Bytes each way
+	// FaultRestart is not a link's: the broker itself down for the phase and restarted on
+	// the same storage (a phase on the "faktory" part; links refuse it).
+	FaultRestart = "restart"
 )
 
 // FaultNames lists the accepted Condition.Fault values.
-var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown, FaultTimeout, FaultSlicer, FaultSlowClose, FaultLimitData}
+var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown, FaultTimeout, FaultSlicer, FaultSlowClose, FaultLimitData, FaultRestart}
 
 // FaultForms are the accepted fault texts (ParseFault), for help and errors.
-const FaultForms = "reset, blackhole, down, timeout:DURATION, slicer[:BYTES[/DELAY]], slow_close:DURATION, limit_data:BYTES"
+const FaultForms = "reset, blackhole, down, timeout:DURATION, slicer[:BYTES[/DELAY]], slow_close:DURATION, limit_data:BYTES (links); restart (the faktory part)"
 
 // Slicer defaults: pieces of 64 bytes on average, 1 ms apart.
 const (
@@ -45,7 +48,7 @@ func (c *Condition) ParseFault(s string) error {
 	}
 	c.Fault = name
 	switch name {
-	case FaultReset, FaultBlackhole, FaultDown:
+	case FaultReset, FaultBlackhole, FaultDown, FaultRestart:
 		if hasVal {
 			return bad()
 		}
@@ -329,7 +332,12 @@ func (s *conditioned) lift(name string, apply func(Condition, bool) error) error
 // Impose applies c to the live link, replacing any condition imposed before. It is safe
 // to call from any goroutine, e.g. a scenario's phase timer; after Close it returns
 // ErrClosed.
-func (l *Link) Impose(c Condition) error { return l.impose(l.spec.Name, c, l.apply) }
+func (l *Link) Impose(c Condition) error {
+	if c.Fault == FaultRestart {
+		return fmt.Errorf("link %s: impose: restart is the broker's fault, not a link's", l.spec.Name)
+	}
+	return l.impose(l.spec.Name, c, l.apply)
+}
 
 // Lift removes the imposed condition: the link's own RTT and jitter again, no condition
 // toxic, and listening (same Addr()) if it was down. Lifting nothing is a no-op; after

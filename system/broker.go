@@ -67,6 +67,9 @@ type Broker struct {
 	died    chan struct{}
 	diedMu  sync.Mutex
 	diedErr error
+
+	srvMu   sync.Mutex            // guards srv and done across Pause, Resume and Stop
+	srvOpts *server.ServerOptions // how srv was made: Resume makes another the same way
 }
 
 // BrokerOptions configures an embedded broker.
@@ -143,10 +146,10 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 			// lies where wfbench was started would decide. The broker's own folder holds
 			// none: the embedded broker speaks plain TCP on loopback.
 			ConfigDirectory: b.dir,
-			RedisSock:        sock,
-			Password:         opts.Password,
-			PoolSize:         server.DefaultMaxPoolSize,
-			GlobalConfig:     map[string]any{},
+			RedisSock:       sock,
+			Password:        opts.Password,
+			PoolSize:        server.DefaultMaxPoolSize,
+			GlobalConfig:    map[string]any{},
 		})
 		if err != nil {
 			return fail(fmt.Errorf("create Faktory server: %w", err))
@@ -157,16 +160,17 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 			}
 			return fail(fmt.Errorf("boot Faktory on %s: %w", bind, err))
 		}
-		b.srv, b.addr = srv, bind
+		b.srv, b.addr, b.srvOpts = srv, bind, srv.Options
 		break
 	}
 	if opts.WebUI != "" {
 		b.web = webui.Subsystem(opts.WebUI)
 		b.srv.Register(b.web)
 	}
+	srv, done := b.srv, b.done
 	go func() {
-		defer close(b.done)
-		_ = b.srv.Run()
+		defer close(done)
+		_ = srv.Run()
 	}()
 	return b, nil
 }
@@ -213,14 +217,12 @@ func (b *Broker) redisPID() int {
 func (b *Broker) Stop() error {
 	b.stopOnce.Do(func() {
 		var errs []error
-		if b.web != nil {
+		b.srvMu.Lock()
+		if b.web != nil && b.srv != nil {
 			_ = b.web.Shutdown(b.srv)
 		}
-		if b.srv != nil {
-			close(b.srv.Stopper()) // stops Faktory's background tasks
-			b.srv.Stop(nil)        // closes the listener and the store
-			<-b.done
-		}
+		b.stopServer()
+		b.srvMu.Unlock()
 		if b.red != nil {
 			if err := b.red.stop(); err != nil {
 				errs = append(errs, fmt.Errorf("stop redis-server: %w", err))
@@ -234,6 +236,58 @@ func (b *Broker) Stop() error {
 		b.stopErr = errors.Join(errs...)
 	})
 	return b.stopErr
+}
+
+// stopServer stops the Faktory server, if it runs; redis-server, and the jobs in it, stay.
+// b.srvMu held.
+func (b *Broker) stopServer() {
+	if b.srv == nil {
+		return
+	}
+	close(b.srv.Stopper()) // stops Faktory's background tasks
+	b.srv.Stop(nil)        // closes the listener and the store
+	<-b.done
+	b.srv = nil
+}
+
+// Pause stops the Faktory server while its storage (redis-server, with every queued,
+// reserved and scheduled job) keeps running: clients see the broker down, connections
+// closed and dials refused, as in a broker restart. Resume brings it back.
+func (b *Broker) Pause() {
+	b.srvMu.Lock()
+	defer b.srvMu.Unlock()
+	b.stopServer()
+}
+
+// Resume starts a new Faktory server on the paused one's address and storage; jobs
+// queued before the pause are there. A no-op when the server runs.
+func (b *Broker) Resume() error {
+	b.srvMu.Lock()
+	defer b.srvMu.Unlock()
+	if b.srv != nil || b.srvOpts == nil {
+		return nil
+	}
+	opts := *b.srvOpts
+	var err error
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		srv, nerr := server.NewServer(&opts)
+		if nerr != nil {
+			return fmt.Errorf("restart Faktory: %w", nerr)
+		}
+		if err = srv.Boot(); err == nil {
+			b.srv, b.done = srv, make(chan struct{})
+			break
+		}
+		if time.Now().After(deadline) { // the port, just released, may still be held briefly
+			return fmt.Errorf("restart Faktory on %s: %w", b.addr, err)
+		}
+	}
+	srv, done := b.srv, b.done
+	go func() {
+		defer close(done)
+		_ = srv.Run()
+	}()
+	return nil
 }
 
 // Temporary broker folders: wfbench-faktory-*, each with the owning process's pid.

@@ -155,3 +155,42 @@ func TestBrokerIgnoresCertsInWorkingDir(t *testing.T) {
 	}
 	c.Close()
 }
+
+// Pause takes the Faktory server down (dials refused) and Resume brings it back on the
+// same address with every job queued before.
+func TestBrokerPauseResumeKeepsJobs(t *testing.T) {
+	b := startBroker(t)
+	ep := Endpoint{Addr: b.Addr()}
+	c, err := ep.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := c.Push(NewJob("Add", MathArgs{A: float64(i), B: 1, RequestID: "p-" + strconv.Itoa(i)}, "", "paused")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	b.Pause()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if c, err := ep.Dial(ctx); err == nil {
+		c.Close()
+		t.Fatal("dial while paused succeeded")
+	}
+	if err := b.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	c, err = ep.Dial(context.Background())
+	if err != nil {
+		t.Fatalf("dial after Resume: %v", err)
+	}
+	defer c.Close()
+	state, err := c.CurrentState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := state.Data.Queues["paused"]; n != 5 {
+		t.Errorf("after the restart the queue holds %d jobs, want 5", n)
+	}
+}
