@@ -235,16 +235,19 @@ func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	for i, p := range c.Phases {
+		part := p.Link == PartFaktory || p.Link == PartAPI
 		switch _, link := plan[p.Link]; {
 		case p.Link == PartFaktory && c.FaktoryURL != "":
 			bad("phase %d: %s restart needs the embedded Faktory: an external one is not wfbench's to stop", i+1, PartFaktory)
-		case p.Link == PartFaktory && p.Condition != (netem.Condition{Fault: netem.FaultRestart}):
-			bad("phase %d: %s: accepted is fault restart alone (the broker down for the phase, then restarted on the same storage)", i+1, PartFaktory)
-		case p.Link == PartFaktory:
+		case p.Link == PartAPI && c.APIURL != "":
+			bad("phase %d: %s restart needs the run's own API: a running one (--api-url) is not wfbench's to stop", i+1, PartAPI)
+		case part && p.Condition != (netem.Condition{Fault: netem.FaultRestart}):
+			bad("phase %d: %s: accepted is fault restart alone (the part down for the phase, then back as it was)", i+1, p.Link)
+		case part:
 		case !link:
-			bad("phase %d: link %q: accepted values are %s, or %s (fault restart)", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "), PartFaktory)
+			bad("phase %d: link %q: accepted values are %s, or the parts %s, %s (fault restart)", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "), PartFaktory, PartAPI)
 		case p.Condition.Fault == netem.FaultRestart:
-			bad("phase %d: restart is the broker's fault: give it to %s, not to link %s", i+1, PartFaktory, p.Link)
+			bad("phase %d: restart is a part's fault: give it to %s or %s, not to link %s", i+1, PartFaktory, PartAPI, p.Link)
 		}
 		if p.At < 0 || p.For < 0 || p.At > MaxPhaseOffset || p.For > MaxPhaseOffset {
 			bad("phase %d: at and for: accepted are durations from 0 to %s", i+1, MaxPhaseOffset)

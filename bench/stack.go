@@ -85,8 +85,11 @@ func StartStack(ctx context.Context, p Plan, runID string) (_ *Stack, err error)
 	if err != nil {
 		return nil, envErr("start the reference system", err)
 	}
-	if st.Broker != nil { // phases may restart it, as they change links
-		st.Links[PartFaktory] = &brokerPart{b: st.Broker}
+	if st.Broker != nil { // phases may restart the parts, as they change links
+		st.Links[PartFaktory] = brokerPart(st.Broker)
+	}
+	if st.API != nil {
+		st.Links[PartAPI] = apiPart(st.API)
 	}
 	if p.APIURL != "" {
 		if _, err := st.linkTo(system.PartWorker, st.Faktory); err != nil { // the links to Faktory

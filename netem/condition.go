@@ -23,8 +23,8 @@ const (
 	FaultSlicer    = "slicer"     // data cut into ~Condition.Bytes pieces, Condition.Delay apart
 	FaultSlowClose = "slow_close" // a connection's close is held back Condition.Delay
 	FaultLimitData = "limit_data" // a connection is closed after Condition.Bytes each way
-	// FaultRestart is not a link's: the broker itself down for the phase and restarted on
-	// the same storage (a phase on the "faktory" part; links refuse it).
+	// FaultRestart is not a link's: a part (the embedded broker, the run's API) down for
+	// the phase and back as it was; links refuse it.
 	FaultRestart = "restart"
 )
 
@@ -32,7 +32,7 @@ const (
 var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown, FaultTimeout, FaultSlicer, FaultSlowClose, FaultLimitData, FaultRestart}
 
 // FaultForms are the accepted fault texts (ParseFault), for help and errors.
-const FaultForms = "reset, blackhole, down, timeout:DURATION, slicer[:BYTES[/DELAY]], slow_close:DURATION, limit_data:BYTES (links); restart (the faktory part)"
+const FaultForms = "reset, blackhole, down, timeout:DURATION, slicer[:BYTES[/DELAY]], slow_close:DURATION, limit_data:BYTES (links); restart (the parts faktory, api)"
 
 // Slicer defaults: pieces of 64 bytes on average, 1 ms apart.
 const (
@@ -334,7 +334,7 @@ func (s *conditioned) lift(name string, apply func(Condition, bool) error) error
 // ErrClosed.
 func (l *Link) Impose(c Condition) error {
 	if c.Fault == FaultRestart {
-		return fmt.Errorf("link %s: impose: restart is the broker's fault, not a link's", l.spec.Name)
+		return fmt.Errorf("link %s: impose: restart is a part's fault, not a link's", l.spec.Name)
 	}
 	return l.impose(l.spec.Name, c, l.apply)
 }

@@ -342,6 +342,36 @@ func (a *API) Start(bind string) error {
 	return nil
 }
 
+// Pause stops serving HTTP, as the API process going down gracefully would: in-flight
+// requests finish (bounded by ctx), the listener closes, new connections are refused.
+// An async buffer keeps flushing, as a graceful stop flushes it. Resume listens again.
+func (a *API) Pause(ctx context.Context) error {
+	if a.srv == nil {
+		return nil
+	}
+	err := a.srv.Shutdown(ctx)
+	if err != nil {
+		_ = a.srv.Close()
+	}
+	<-a.done
+	a.srv = nil
+	return err
+}
+
+// Resume serves again on the paused API's address (the port, just released, may be
+// held for a moment: it retries for up to 2 s).
+func (a *API) Resume() error {
+	if a.srv != nil {
+		return nil
+	}
+	var err error
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if err = a.Start(a.addr); err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
 // Addr is the address the API listens on.
 func (a *API) Addr() string { return a.addr }
 
