@@ -273,7 +273,7 @@ var settingsTable = []Setting{
 			}
 			return ""
 		}},
-	intSetting("link_samples", "5", "round trips that measure each link before the load (the median is reported)",
+	intSetting("link_samples", "5", "round trips that measure each link before the load (the median is reported; toxiproxy-external takes at least 21)",
 		func(c *RunConfig) *int { return &c.LinkSamples }, 1, 1000, ""),
 }
 
