@@ -244,20 +244,27 @@ func TestPhaseResetLosesNothing(t *testing.T) {
 	}
 }
 
-// An API restart mid-run (down for 1 s, then listening again on its address): calls
-// fail while it is down and succeed again after; every accepted job completes.
-func TestPhaseAPIRestartLosesNothing(t *testing.T) {
+// restartRun measures 3 s of open-loop load at 50 jobs/s (10 in flight, 2 ms links)
+// with one restart phase.
+func restartRun(t *testing.T, phase string) (reports.Run, Phase) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("3 s open-loop run")
 	}
-	cfg := Default()
-	cfg.RTT, cfg.Rate, cfg.Concurrency, cfg.Jobs, cfg.Duration = 2*time.Millisecond, 50, 10, 0, 3*time.Second
-	p, err := ParsePhase("api@1s+1s=restart")
+	p, err := ParsePhase(phase)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := Default()
+	cfg.RTT, cfg.Rate, cfg.Concurrency, cfg.Jobs, cfg.Duration = 2*time.Millisecond, 50, 10, 0, 3*time.Second
 	cfg.Phases = []Phase{p}
-	run := execute(t, testCtx(t, time.Minute), cfg)
+	return execute(t, testCtx(t, time.Minute), cfg), p
+}
+
+// An API restart mid-run (down for 1 s, then listening again on its address): calls
+// fail while it is down and succeed again after; every accepted job completes.
+func TestPhaseAPIRestartLosesNothing(t *testing.T) {
+	run, _ := restartRun(t, "api@1s+1s=restart")
 	// 50 calls a second: ~50 before, ~50 during, ~50 after.
 	if run.Jobs.Lost != 0 || run.Jobs.Duplicated != 0 || run.Jobs.Errors == 0 || run.Jobs.Accepted < 80 {
 		t.Errorf("jobs %+v: want calls failed only while the API was down, none lost", run.Jobs)
@@ -267,17 +274,7 @@ func TestPhaseAPIRestartLosesNothing(t *testing.T) {
 // A broker restart mid-run (the Faktory server down for 1 s, its storage kept): calls
 // fail while it is down, and every job it accepted, before or after, completes.
 func TestPhaseBrokerRestartLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("3 s open-loop run")
-	}
-	cfg := Default()
-	cfg.RTT, cfg.Rate, cfg.Concurrency, cfg.Jobs, cfg.Duration = 2*time.Millisecond, 50, 10, 0, 3*time.Second
-	p, err := ParsePhase("faktory@1s+1s=restart")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Phases = []Phase{p}
-	run := execute(t, testCtx(t, time.Minute), cfg)
+	run, p := restartRun(t, "faktory@1s+1s=restart")
 	if run.Jobs.Lost != 0 || run.Jobs.Duplicated != 0 {
 		t.Errorf("jobs %+v: want none lost or duplicated", run.Jobs)
 	}

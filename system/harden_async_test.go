@@ -74,14 +74,7 @@ func TestAsyncCommandErrorRetried(t *testing.T) {
 		}
 		return "", false
 	})
-	pool, err := NewPool(Endpoint{Addr: p.addr()}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	results := NewResultStore(100)
-	api := NewAPI(pool, APIOptions{Mode: EnqueueAsync, FlushInterval: 10 * time.Millisecond, Results: results})
-	base := startAPI(t, api)
+	api, results, base := asyncAPIVia(t, p.addr())
 	rids := asyncBatch(t, base, "cmderr", 20)
 	checkNothingDropped(t, api, results, direct, rids, 0)
 	if injected.Load() < 2 {
@@ -130,14 +123,7 @@ func TestAsyncUnparsableJobIsolated(t *testing.T) {
 		}
 		return "", false
 	})
-	pool, err := NewPool(Endpoint{Addr: p.addr()}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	results := NewResultStore(100)
-	api := NewAPI(pool, APIOptions{Mode: EnqueueAsync, FlushInterval: 10 * time.Millisecond, Results: results})
-	base := startAPI(t, api)
+	api, results, base := asyncAPIVia(t, p.addr())
 	var body strings.Builder
 	body.WriteString(`{"jobs":[`)
 	for i := range 21 {
@@ -181,4 +167,18 @@ func TestJobRefusal(t *testing.T) {
 			t.Errorf("jobRefusal(%q) = %v, want %v", reason, got, want)
 		}
 	}
+}
+
+// asyncAPIVia starts an async API (10 ms flushes) whose one Faktory connection goes to
+// addr, with a result store its workers' completions can fill.
+func asyncAPIVia(t *testing.T, addr string) (*API, *ResultStore, string) {
+	t.Helper()
+	pool, err := NewPool(Endpoint{Addr: addr}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	results := NewResultStore(100)
+	api := NewAPI(pool, APIOptions{Mode: EnqueueAsync, FlushInterval: 10 * time.Millisecond, Results: results})
+	return api, results, startAPI(t, api)
 }

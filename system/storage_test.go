@@ -3,6 +3,7 @@ package system
 import (
 	"bytes"
 	"context"
+	faktory "github.com/contribsys/faktory/client"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,18 +27,6 @@ func TestBrokerDataDirKeepsQueues(t *testing.T) {
 		}
 		return b
 	}
-	queued := func(b *Broker) uint64 {
-		c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		state, err := c.CurrentState()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return state.Data.Queues["kept"]
-	}
 	b := start()
 	c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
 	if err != nil {
@@ -55,7 +44,7 @@ func TestBrokerDataDirKeepsQueues(t *testing.T) {
 	}
 	b = start()
 	defer b.Stop()
-	if n := queued(b); n != 7 {
+	if n := brokerState(t, b).Data.Queues["kept"]; n != 7 {
 		t.Errorf("after a restart on the same data folder the queue holds %d jobs, want 7", n)
 	}
 	if _, err := os.Stat(filepath.Join(data, "faktory.rdb")); err != nil {
@@ -181,16 +170,22 @@ func TestBrokerPauseResumeKeepsJobs(t *testing.T) {
 	if err := b.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	c, err = ep.Dial(context.Background())
+	if n := brokerState(t, b).Data.Queues["paused"]; n != 5 {
+		t.Errorf("after the restart the queue holds %d jobs, want 5", n)
+	}
+}
+
+// brokerState is the broker's INFO, asked on a connection of its own.
+func brokerState(t *testing.T, b *Broker) *faktory.FaktoryState {
+	t.Helper()
+	c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
 	if err != nil {
-		t.Fatalf("dial after Resume: %v", err)
+		t.Fatal(err)
 	}
 	defer c.Close()
 	state, err := c.CurrentState()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := state.Data.Queues["paused"]; n != 5 {
-		t.Errorf("after the restart the queue holds %d jobs, want 5", n)
-	}
+	return state
 }

@@ -1176,15 +1176,7 @@ func TestAPIQueueHeader(t *testing.T) {
 			t.Errorf("queue %q: %d %s, want 400 with the accepted form", bad, rec.Code, rec.Body)
 		}
 	}
-	c, err := (Endpoint{Addr: b.Addr()}).Dial(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	state, err := c.CurrentState()
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := brokerState(t, b)
 	if got := state.Data.Queues["wfbench-run-1"]; got != 3 {
 		t.Errorf("queue wfbench-run-1 holds %d jobs, want 3", got)
 	}
