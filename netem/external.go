@@ -1,6 +1,7 @@
 package netem
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -183,7 +184,7 @@ func (e *External) forget(name string) {
 
 // create makes the proxy and its two latency toxics, checking ctx between the steps.
 func (e *External) create(spec Spec, name, upstream string) (*ExternalLink, error) {
-	px, err := e.client.CreateProxy(name, net.JoinHostPort(e.listen, "0"), upstream)
+	px, err := e.client.CreateProxy(name, net.JoinHostPort(cmp.Or(spec.Listen, e.listen), "0"), upstream)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,11 @@ package netem
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -17,6 +19,9 @@ type Spec struct {
 	Name   string
 	RTT    time.Duration
 	Jitter time.Duration
+	// Listen is the host the link listens on ("" = 127.0.0.1): with parts in network
+	// namespaces, the address of the veth end a part reaches the driver's host by.
+	Listen string
 }
 
 // Link is one emulated network path: parts dial Addr() instead of the upstream.
@@ -43,7 +48,7 @@ func NewProxies() *Proxies {
 	return &Proxies{server: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())}
 }
 
-// Open starts a link on an ephemeral 127.0.0.1 port forwarding to upstream.
+// Open starts a link on an ephemeral port of spec.Listen (127.0.0.1) forwarding to upstream.
 func (p *Proxies) Open(spec Spec, upstream string) (*Link, error) {
 	if spec.Name == "" {
 		return nil, errors.New("open link: empty name")
@@ -51,7 +56,7 @@ func (p *Proxies) Open(spec Spec, upstream string) (*Link, error) {
 	if spec.RTT < 0 || spec.Jitter < 0 {
 		return nil, fmt.Errorf("open link %s: RTT and jitter must not be negative", spec.Name)
 	}
-	px := toxiproxy.NewProxy(p.server, spec.Name, "127.0.0.1:0", upstream)
+	px := toxiproxy.NewProxy(p.server, spec.Name, net.JoinHostPort(cmp.Or(spec.Listen, "127.0.0.1"), "0"), upstream)
 	if err := px.Start(); err != nil {
 		return nil, fmt.Errorf("start link %s → %s: %w", spec.Name, upstream, err)
 	}

@@ -170,7 +170,7 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 		o.MaxBatch = 1000
 	}
 	if o.MaxBody <= 0 {
-		o.MaxBody = 8 << 20
+		o.MaxBody = DefaultMaxBody
 	}
 	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue),
 		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results, sink: o.Completions,
@@ -724,6 +724,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// DefaultMaxBody is the API's request body limit (and a Collector's).
+const DefaultMaxBody = 8 << 20
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})

@@ -32,6 +32,7 @@ type Config struct {
 	PollInterval      time.Duration // WORKER_POLL_INTERVAL
 	WorkerAck         string        // WORKER_ACK
 	WorkerReportURL   string        // WORKER_REPORT_URL: where a standalone worker POSTs completions
+	WorkerName        string        // WORKER_NAME: the name it reports them under ("" = host-pid)
 	// APIToken (API_TOKEN), when set, is the bearer token the API requires of every
 	// request but /healthz and /ping, and the one a standalone worker sends with its
 	// completions.
@@ -135,6 +136,26 @@ var knobs = []knob{
 		c.WorkerReportURL = v
 		return nil
 	}},
+	{"WORKER_NAME", "1 to 64 letters, digits, '.', '_' or '-', e.g. worker-1", func(c *Config, v string) error {
+		if !validName(v, 64) {
+			return errBadValue
+		}
+		c.WorkerName = v
+		return nil
+	}},
+}
+
+// validName: 1 to max letters, digits, '.', '_' or '-'.
+func validName(v string, max int) bool {
+	if len(v) == 0 || len(v) > max {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // SetKnob sets the knob of the environment variable env from text, with the variable's

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,10 @@ func (w wireCompletion) completion() Completion {
 // anything blocked; completions it could not send are counted.
 type HTTPSink struct {
 	url, token string
+	name       string // HeaderWorker
 	hc         *http.Client
+	clock      ClockSample // the collector's clock minus ours; run's goroutine only
+	clockOK    bool
 	maxBacklog int
 	ctx        context.Context // POSTs; cancelled when Close's deadline ends
 	cancel     context.CancelFunc
@@ -89,6 +93,7 @@ type HTTPSink struct {
 // HTTPSinkOptions configures NewHTTPSinkWith.
 type HTTPSinkOptions struct {
 	Token string // sent as Authorization: Bearer, for an API with API_TOKEN
+	Name  string // the worker's name, sent with every POST (HeaderWorker)
 	// MaxBacklog bounds the completions waiting to be sent (0: DefaultSinkBacklog);
 	// Complete blocks while it is full.
 	MaxBacklog int
@@ -112,7 +117,7 @@ func NewHTTPSink(url string) *HTTPSink { return NewHTTPSinkWith(url, HTTPSinkOpt
 
 // NewHTTPSinkWith posts completions to url as o says.
 func NewHTTPSinkWith(url string, o HTTPSinkOptions) *HTTPSink {
-	s := &HTTPSink{url: url, token: o.Token, hc: &http.Client{Timeout: 10 * time.Second},
+	s := &HTTPSink{url: url, token: o.Token, name: o.Name, hc: &http.Client{Timeout: 10 * time.Second},
 		maxBacklog: cmp.Or(o.MaxBacklog, DefaultSinkBacklog), dropped: map[string]int{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), abort: make(chan struct{}), done: make(chan struct{})}
 	s.space = sync.NewCond(&s.mu)
@@ -157,6 +162,7 @@ func (s *HTTPSink) Stats() SinkStats {
 
 func (s *HTTPSink) run() {
 	defer s.finish()
+	s.syncClock()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	b := newBackoff()
@@ -253,6 +259,41 @@ func (s *HTTPSink) finish() {
 	close(s.done)
 }
 
+// clockExchanges is how many empty POSTs a sink sends at start to measure its clock's
+// offset to the collector's before the first completion goes out.
+const clockExchanges = 5
+
+// syncClock measures the offset to the collector's clock with a few empty POSTs (every
+// later POST refines it); a collector that does not answer yet, or sends no clock,
+// leaves it to the first completions' POSTs.
+func (s *HTTPSink) syncClock() {
+	for range clockExchanges {
+		if s.post([]byte(`{"completions":[]}`)) != nil {
+			return
+		}
+		select {
+		case <-s.abort:
+			return
+		default:
+		}
+	}
+}
+
+// observeClock keeps the offset of the exchange with the shortest round trip: the
+// collector read its clock somewhere between our t0 and t1, most likely half-way.
+func (s *HTTPSink) observeClock(h string, t0, t1 time.Time) {
+	ns, err := strconv.ParseInt(h, 10, 64)
+	if err != nil {
+		return
+	}
+	rtt := t1.Sub(t0)
+	if s.clockOK && rtt >= s.clock.RTT {
+		return
+	}
+	mid := t0.UnixNano() + int64(rtt/2)
+	s.clock, s.clockOK = ClockSample{Offset: time.Duration(ns - mid), RTT: rtt}, true
+}
+
 // statusError is a collector's answer other than 2xx.
 type statusError struct {
 	code   int
@@ -275,10 +316,18 @@ func (s *HTTPSink) post(body []byte) error {
 	if s.token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
+	if s.name != "" {
+		req.Header.Set(HeaderWorker, s.name)
+	}
+	if s.clockOK {
+		req.Header.Set(HeaderClockOffset, s.clock.header())
+	}
+	t0 := time.Now()
 	resp, err := s.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", s.url, err)
 	}
+	s.observeClock(resp.Header.Get(HeaderClock), t0, time.Now())
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -337,5 +386,6 @@ func (a *API) completions(w http.ResponseWriter, r *http.Request) {
 			a.sink.Complete(c)
 		}
 	}
+	stampClock(w, time.Now())
 	w.WriteHeader(http.StatusNoContent)
 }

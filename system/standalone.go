@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 )
@@ -162,7 +163,7 @@ func (st *Standalone) StartWorker(ctx context.Context, cfg Config, sink Completi
 		sinks = append(sinks, sink)
 	}
 	if cfg.WorkerReportURL != "" {
-		st.remote = NewHTTPSinkWith(cfg.WorkerReportURL, HTTPSinkOptions{Token: cfg.APIToken})
+		st.remote = NewHTTPSinkWith(cfg.WorkerReportURL, HTTPSinkOptions{Token: cfg.APIToken, Name: cmp.Or(cfg.WorkerName, defaultWorkerName())})
 		sinks = append(sinks, st.remote)
 	}
 	st.Worker, err = StartWorker(ctx, WorkerOptions{
@@ -178,6 +179,12 @@ func (st *Standalone) StartWorker(ctx context.Context, cfg Config, sink Completi
 	}
 	st.Lines = append(st.Lines, line)
 	return nil
+}
+
+// defaultWorkerName is host-pid: unique among the worker processes of one collector.
+func defaultWorkerName() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", cmp.Or(h, "worker"), os.Getpid())
 }
 
 // measureFaktory is the median RTT of a few commands to Faktory at ep.
