@@ -134,7 +134,11 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 	for attempt := 0; ; attempt++ {
 		bind := opts.Bind
 		if bind == "" || strings.HasSuffix(bind, ":0") { // Faktory cannot report an ephemeral port
-			if bind, err = freeLoopbackAddr(); err != nil {
+			host := "127.0.0.1"
+			if h, _, err := net.SplitHostPort(bind); err == nil && h != "" {
+				host = h
+			}
+			if bind, err = freeAddr(host); err != nil {
 				return fail(err)
 			}
 		}
@@ -155,7 +159,7 @@ func StartBroker(ctx context.Context, opts BrokerOptions) (*Broker, error) {
 			return fail(fmt.Errorf("create Faktory server: %w", err))
 		}
 		if err = srv.Boot(); err != nil {
-			if opts.Bind == "" && attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+			if (opts.Bind == "" || strings.HasSuffix(opts.Bind, ":0")) && attempt < 3 && strings.Contains(err.Error(), "address already in use") {
 				continue
 			}
 			return fail(fmt.Errorf("boot Faktory on %s: %w", bind, err))
@@ -323,10 +327,10 @@ func removeStaleDirs() {
 	}
 }
 
-func freeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return "", fmt.Errorf("find a free port on 127.0.0.1: %w", err)
+		return "", fmt.Errorf("find a free port on %s: %w", host, err)
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
