@@ -241,7 +241,7 @@ var settingsTable = []Setting{
 			}
 			return ""
 		}},
-	enumSetting("netem", netem.BackendToxiproxy, netem.BackendNames, "latency backend: toxiproxy (embedded, µs delay line) or toxiproxy-external (a running official toxiproxy server, --toxiproxy-url; whole-ms latency per direction, its own overhead measured and compensated)", func(c *RunConfig) *string { return &c.Netem }),
+	enumSetting("netem", netem.BackendToxiproxy, netem.BackendNames, "latency backend: toxiproxy (embedded, µs delay line), toxiproxy-external (a running official toxiproxy server, --toxiproxy-url; whole-ms latency per direction, its own overhead measured and compensated) or kernel (Linux tc netem on the veth links of --hosts netns; needs root and the sch_netem module, probed at start)", func(c *RunConfig) *string { return &c.Netem }),
 	{Key: "toxiproxy_url", Kind: "string", Accept: "the HTTP API of a running toxiproxy server, e.g. http://127.0.0.1:8474",
 		Help: "toxiproxy-external: the running toxiproxy server's HTTP API; the run's links are created there, named wfbench-<run id>-<link>, and removed at its end",
 		set:  func(c *RunConfig, v string) error { c.ToxiproxyURL = v; return nil },

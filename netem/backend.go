@@ -41,10 +41,11 @@ type LinkHandle interface {
 const (
 	BackendToxiproxy = "toxiproxy"          // embedded (NewProxies)
 	BackendExternal  = "toxiproxy-external" // a running toxiproxy server (NewExternal)
+	BackendKernel    = "kernel"             // Linux's sch_netem on --hosts netns' veth links (kernel.go)
 )
 
 // BackendNames lists the backends NewBackend makes.
-var BackendNames = []string{BackendToxiproxy, BackendExternal}
+var BackendNames = []string{BackendToxiproxy, BackendExternal, BackendKernel}
 
 var (
 	_ Backend    = (*Proxies)(nil)
@@ -56,13 +57,22 @@ var (
 // NewBackend makes the backend called kind. url (the server's API, e.g.
 // http://127.0.0.1:8474) and runID (which names the server's proxies) are for
 // toxiproxy-external and ignored by the embedded one; ctx bounds what NewExternal and
-// OpenLink do, see NewExternal.
+// OpenLink do, see NewExternal. kernel is probed first (ProbeKernelNetem: an error
+// wrapping ErrNoKernelNetem where sch_netem cannot be used); where it can be, it shapes
+// only the veth links of --hosts netns, which NewBackend does not make: an error wrapping
+// ErrKernelNeedsHosts.
 func NewBackend(ctx context.Context, kind, url, runID string) (Backend, error) {
 	switch kind {
 	case BackendToxiproxy:
 		return NewProxies(), nil
 	case BackendExternal:
 		return NewExternal(ctx, url, runID)
+	case BackendKernel:
+		if err := ProbeKernelNetem(ctx); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: kernel netem shapes the veth links between the parts' network namespaces, "+
+			"and without it the parts share this host's loopback", ErrKernelNeedsHosts)
 	}
 	return nil, fmt.Errorf("unknown netem backend %q: accepted values are %s", kind, strings.Join(BackendNames, ", "))
 }

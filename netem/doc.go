@@ -28,6 +28,20 @@
 // expected round trip is nearest the configured RTT; what it cannot do as configured
 // (sub-ms RTTs, byte counts, delay-line lateness) it says in Notes.
 //
+// Kernel netem (BackendKernel, --netem kernel; kernel.go) is Linux's sch_netem qdisc on
+// the veth pairs that join the parts' network namespaces under --hosts netns. netem
+// delays only what an interface sends, so each end of a pair takes half the RTT
+// (SpecHalves: an odd µs on the root-namespace end, so the halves add up) and half the
+// jitter, uniform as the embedded toxic's, in whole µs; TCNetem adds a loss and a rate
+// (bytes per second, as Condition.Bandwidth, written in tc's bits). This package builds
+// the tc commands (TCNetemArgs, KernelLinkArgs, TCDeleteArgs, InNetns); the hosts exec
+// them. NewBackend first runs ProbeKernelNetem, which adds netem to a veth in a throwaway
+// namespace and deletes it: where that fails (no sch_netem, not root, no ip or tc) the
+// error wraps ErrNoKernelNetem, the machine's fault for a run (exit code 3). Unlike the
+// embedded links netem delays packets, not the byte stream: jitter reorders packets (TCP
+// recovers), and its queue holds 1000 packets, beyond which a long delay at a high rate
+// drops.
+//
 // A topology decides which links cross the WAN and so take the run's --rtt.
 //
 // A link counts the bytes crossing it each way (Link.Bytes), and takes timed Conditions
