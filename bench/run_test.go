@@ -410,7 +410,7 @@ func TestValidate(t *testing.T) {
 		{"faktory url", func(c *RunConfig) { c.FaktoryURL = "http://x:1" }, []string{"--faktory-url", "tcp://host:port"}},
 		{"drain", func(c *RunConfig) { c.DrainWait = -time.Second }, []string{"--drain-timeout -1s", "e.g. 2m"}},
 		{"pool size", func(c *RunConfig) { c.PoolSize = 0 }, []string{"--pool-size 0"}},
-		{"netem", func(c *RunConfig) { c.Netem = "kernel" }, []string{"--netem", "toxiproxy"}},
+		{"netem", func(c *RunConfig) { c.Netem = "tc" }, []string{"--netem", "toxiproxy"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Default()
