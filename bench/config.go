@@ -235,19 +235,28 @@ func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	for i, p := range c.Phases {
-		part := p.Link == PartFaktory || p.Link == PartAPI
+		partFault, part := partFaults[p.Link]
+		kill := p.Condition.Fault == netem.FaultKill
 		switch _, link := plan[p.Link]; {
 		case p.Link == PartFaktory && c.FaktoryURL != "":
 			bad("phase %d: %s restart needs the embedded Faktory: an external one is not wfbench's to stop", i+1, PartFaktory)
+		case p.Link == PartRedis && c.FaktoryURL != "":
+			bad("phase %d: %s kill needs the embedded Faktory: an external one's redis-server is not wfbench's to kill", i+1, PartRedis)
 		case p.Link == PartAPI && c.APIURL != "":
 			bad("phase %d: %s restart needs the run's own API: a running one (--api-url) is not wfbench's to stop", i+1, PartAPI)
-		case part && p.Condition != (netem.Condition{Fault: netem.FaultRestart}):
+		case part && p.Condition != (netem.Condition{Fault: partFault}) && partFault == netem.FaultKill:
+			bad("phase %d: %s: accepted is fault kill alone, without for: %s@AT=kill (redis-server killed with SIGKILL)", i+1, p.Link, PartRedis)
+		case part && p.Condition != (netem.Condition{Fault: partFault}):
 			bad("phase %d: %s: accepted is fault restart alone (the part down for the phase, then back as it was)", i+1, p.Link)
+		case part && kill && p.For != 0:
+			bad("phase %d: %s kill takes no for (a kill is instantaneous): accepted is %s@AT=kill, e.g. %s@1s=kill", i+1, PartRedis, PartRedis, PartRedis)
 		case part:
 		case !link:
-			bad("phase %d: link %q: accepted values are %s, or the parts %s, %s (fault restart)", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "), PartFaktory, PartAPI)
+			bad("phase %d: link %q: accepted values are %s, or the parts %s, %s (fault restart), %s (fault kill)", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "), PartFaktory, PartAPI, PartRedis)
 		case p.Condition.Fault == netem.FaultRestart:
 			bad("phase %d: restart is a part's fault: give it to %s or %s, not to link %s", i+1, PartFaktory, PartAPI, p.Link)
+		case kill:
+			bad("phase %d: kill is a part's fault: give it to %s (%s@AT=kill), not to link %s", i+1, PartRedis, PartRedis, p.Link)
 		}
 		if p.At < 0 || p.For < 0 || p.At > MaxPhaseOffset || p.For > MaxPhaseOffset {
 			bad("phase %d: at and for: accepted are durations from 0 to %s", i+1, MaxPhaseOffset)
@@ -255,7 +264,7 @@ func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 		if err := p.Condition.Validate(); err != nil {
 			bad("phase %d: %v", i+1, err)
 		}
-		if p.Condition.Fault != "" && p.For == 0 {
+		if p.Condition.Fault != "" && p.For == 0 && !kill {
 			bad("phase %d: fault %s needs for (how long it lasts, e.g. for: 1s): without it the fault would last through the drain and every job behind it would count as lost", i+1, p.Condition.Fault)
 		}
 		if c.Jobs == 0 && c.Duration > 0 && p.At >= c.Duration {

@@ -10,20 +10,25 @@ import (
 	"github.com/wfbench/wfbench/system"
 )
 
-// Parts a phase can restart, beside the links: fault restart takes the part down for the
-// phase and brings it back as it was (the embedded broker on the same storage, the API on
-// the same address).
+// Parts a phase can restart or kill, beside the links: fault restart takes the part down
+// for the phase and brings it back as it was (the embedded broker on the same storage, the
+// API on the same address); fault kill kills the embedded broker's redis-server for good.
 const (
 	PartFaktory = "faktory"
 	PartAPI     = "api"
+	PartRedis   = "redis"
 )
 
-// partPhase lets the phaser treat a part as it treats a link: Impose with fault restart
-// takes it down, Lift brings it back. Clients see it down, then back, as after a restart.
+// partFaults is the one fault each part takes.
+var partFaults = map[string]string{PartFaktory: netem.FaultRestart, PartAPI: netem.FaultRestart, PartRedis: netem.FaultKill}
+
+// partPhase lets the phaser treat a part as it treats a link: Impose with the part's
+// fault takes it down, Lift brings it back (up nil: nothing comes back). Clients see it
+// down, then back, as after a restart.
 type partPhase struct {
 	name    string
 	addr    func() string
-	down    func()
+	down    func() error
 	up      func() error
 	mu      sync.Mutex
 	cond    netem.Condition
@@ -33,16 +38,24 @@ type partPhase struct {
 // brokerPart restarts the embedded broker: the Faktory server stops, redis-server (and
 // every queued and reserved job) stays, a new server starts on the same address.
 func brokerPart(b *system.Broker) *partPhase {
-	return &partPhase{name: PartFaktory, addr: b.Addr, down: b.Pause, up: b.Resume}
+	return &partPhase{name: PartFaktory, addr: b.Addr, up: b.Resume, down: func() error { b.Pause(); return nil }}
+}
+
+// redisPart kills the embedded broker's redis-server with SIGKILL: the broker dies (the
+// run ends as an environment failure) and every job Redis held, kept only in memory, is
+// lost. Lift brings nothing back.
+func redisPart(b *system.Broker) *partPhase {
+	return &partPhase{name: PartRedis, addr: b.Addr, down: b.KillRedis}
 }
 
 // apiPart restarts the run's API: in-flight requests finish, the listener closes (the
 // client-api link's dials are refused), then it listens again on the same address.
 func apiPart(a *system.API) *partPhase {
-	return &partPhase{name: PartAPI, addr: a.Addr, up: a.Resume, down: func() {
+	return &partPhase{name: PartAPI, addr: a.Addr, up: a.Resume, down: func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = a.Pause(ctx)
+		return nil
 	}}
 }
 
@@ -58,12 +71,14 @@ func (p *partPhase) Imposed() (netem.Condition, bool) {
 }
 
 func (p *partPhase) Impose(c netem.Condition) error {
-	if c != (netem.Condition{Fault: netem.FaultRestart}) {
-		return fmt.Errorf("%s: impose %s: a part takes fault restart only", p.name, c)
+	if f := partFaults[p.name]; c != (netem.Condition{Fault: f}) {
+		return fmt.Errorf("%s: impose %s: the part takes fault %s only", p.name, c, f)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.down()
+	if err := p.down(); err != nil {
+		return err
+	}
 	p.cond, p.imposed = c, true
 	return nil
 }
@@ -72,6 +87,10 @@ func (p *partPhase) Lift() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.imposed {
+		return nil
+	}
+	if p.up == nil {
+		p.imposed = false
 		return nil
 	}
 	if err := p.up(); err != nil {

@@ -89,7 +89,9 @@ func (p *phaser) lift(i int) {
 		p.rec[i].Error = fmt.Sprintf("lift: %v", err)
 		return
 	}
-	p.rec[i].LiftedAtS = lifted
+	if p.phases[i].Condition.Fault != netem.FaultKill { // a kill is never undone: it lasts to the end
+		p.rec[i].LiftedAtS = lifted
+	}
 }
 
 // stop cancels phases not yet due and lifts those still imposed; it returns what

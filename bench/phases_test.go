@@ -1,13 +1,20 @@
 package bench
 
 import (
+	"errors"
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/system"
 )
 
 func phaseLink(t *testing.T) *netem.Link {
@@ -290,4 +297,101 @@ func TestPhaseBrokerRestartLosesNothing(t *testing.T) {
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "embedded Faktory") {
 		t.Errorf("restart of an external Faktory: %v, want refused", err)
 	}
+}
+
+// A redis kill takes no for, only the embedded broker's redis, and only fault kill; the
+// other parts and the links refuse it, each error with the accepted form.
+func TestPhaseRedisKillValidate(t *testing.T) {
+	for phase, want := range map[string]string{
+		"redis@1s+1s=kill":      "redis kill takes no for (a kill is instantaneous): accepted is redis@AT=kill",
+		"redis@1s+1s=restart":   "accepted is fault kill alone, without for: redis@AT=kill",
+		"redis@1s=latency:10ms": "accepted is fault kill alone",
+		"faktory@1s+1s=kill":    "accepted is fault restart alone",
+		"client-api@1s+1s=kill": "kill is a part's fault: give it to redis (redis@AT=kill), not to link client-api",
+	} {
+		p, err := ParsePhase(phase)
+		if err != nil {
+			t.Fatalf("ParsePhase(%q): %v", phase, err)
+		}
+		cfg := Default()
+		cfg.Phases = []Phase{p}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error with %q", phase, err, want)
+		}
+	}
+	p, err := ParsePhase("redis@1s=kill")
+	if err != nil || p.For != 0 || p.Condition != (netem.Condition{Fault: netem.FaultKill}) || p.String() != "redis@1s=kill" {
+		t.Fatalf("ParsePhase(redis@1s=kill) = %+v, %v", p, err)
+	}
+	cfg := Default()
+	cfg.Phases = []Phase{p}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("redis@1s=kill on the embedded broker: %v", err)
+	}
+	cfg.FaktoryURL = "tcp://127.0.0.1:7419"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "redis kill needs the embedded Faktory") {
+		t.Errorf("redis kill with an external Faktory: %v, want refused", err)
+	}
+}
+
+// A redis-server kill by the run's own phase ends the run within 20 s as an environment
+// error, without a panic: the partial run is returned, marked ended by the kill, the
+// backlog Redis held counted lost and the note saying so; nothing is left behind.
+func TestPhaseRedisKillEndsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run ended by a redis-server kill")
+	}
+	p, err := ParsePhase("redis@1s=kill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	cfg.RTT, cfg.Rate, cfg.Concurrency, cfg.Jobs, cfg.Duration = 2*time.Millisecond, 50, 10, 0, 3*time.Second
+	// Two slots of 100 ms jobs take 20 of the 50 jobs a second: a backlog builds in Redis
+	// for the kill to lose.
+	cfg.WorkerConcurrency, cfg.Work = 2, "100ms"
+	cfg.Phases = []Phase{p}
+	var loadStart time.Time
+	var once sync.Once
+	opts := Options{Progress: func(pr Progress) { once.Do(func() { loadStart = time.Now().Add(-pr.Elapsed) }) }}
+	run, err := Execute(testCtx(t, time.Minute), cfg, opts)
+	returned := time.Now()
+	if !errors.Is(err, ErrEnvironment) || !errors.Is(err, system.ErrBrokerDied) {
+		t.Fatalf("Execute: %v, want an environment error wrapping ErrBrokerDied", err)
+	}
+	if len(run.Phases) != 1 || run.Phases[0].AppliedAtS == nil || run.Phases[0].LiftedAtS != nil || run.Phases[0].Error != "" {
+		t.Fatalf("phases %+v: want the kill applied, never lifted", run.Phases)
+	}
+	killed := *run.Phases[0].AppliedAtS
+	if took := returned.Sub(loadStart) - time.Duration(killed*float64(time.Second)); took > 20*time.Second {
+		t.Errorf("Execute returned %s after the kill, want within 20 s", took)
+	}
+	j := run.Jobs
+	if run.Ended != reports.EndedRedisKill || !run.Interrupted || j.Accepted < 20 {
+		t.Errorf("ended %q interrupted %v jobs %+v: want the partial run, ended by the kill", run.Ended, run.Interrupted, j)
+	}
+	if j.Pending != 0 || j.Lost == 0 || j.Completed+j.Failed+j.Lost != j.Accepted {
+		t.Errorf("jobs %+v: want every unfinished job lost (Redis kept nothing), none pending", j)
+	}
+	t.Logf("jobs %+v; notes %q", j, run.Notes)
+	wantNote(t, run, fmt.Sprintf("redis-server killed by the phase at %.2f s: Redis without persistence lost its queued and reserved jobs: %d accepted jobs never completed", killed, j.Lost))
+	if left := redisChildren(t); len(left) > 0 {
+		t.Errorf("redis-server children left: %v", left)
+	}
+	if dirs := ownBrokerDirs(t); len(dirs) > 0 {
+		t.Errorf("broker folders left: %v", dirs)
+	}
+}
+
+// ownBrokerDirs lists the embedded brokers' temporary folders this process owns.
+func ownBrokerDirs(t *testing.T) []string {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "wfbench-faktory-*"))
+	var out []string
+	for _, d := range dirs {
+		if b, err := os.ReadFile(filepath.Join(d, "owner.pid")); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(os.Getpid()) {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -308,6 +308,9 @@ func (e *execution) account() {
 	if e.rec.Pending() == 0 {
 		return
 	}
+	if e.st.Broker != nil && e.st.Broker.Err() != nil {
+		return // its redis-server is gone, and every job it held with it: the unfinished are lost
+	}
 	qctx, qcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	queued, reserved, err := e.st.FaktoryHolds(qctx)
 	qcancel()
@@ -365,7 +368,12 @@ func (e *execution) finish(ctx context.Context) error {
 			ms(e.workersStart.Sub(e.loadStart)), out.Throughput.DrainJobsPerS))
 	}
 	if cause := context.Cause(ctx); errors.Is(cause, system.ErrBrokerDied) {
-		out.Notes = append(out.Notes, fmt.Sprintf("aborted: %v", cause))
+		note, byPhase := brokerDeathNote(out.Phases, snap.Jobs)
+		out.Notes = append(out.Notes, note, fmt.Sprintf("aborted: %v", cause))
+		if byPhase {
+			out.Ended = reports.EndedRedisKill
+			return fmt.Errorf("%w: ended by its own redis kill phase: %w", ErrEnvironment, cause)
+		}
 		return fmt.Errorf("%w: %w", ErrEnvironment, cause)
 	}
 	if snap.Jobs.Accepted == 0 && snap.LastErr != nil {
@@ -382,6 +390,19 @@ func remoteAPINote(p Plan, links []reports.Link) string {
 	}
 	return fmt.Sprintf("the API at %s is not run by wfbench: client-api is its real path (%s, not emulated), api-faktory its own path to Faktory (neither emulated nor measured); the network floor leaves both out; enqueue_mode, pool_size, max_batch and flush_interval are that API's own settings, not this run's",
 		p.APIURL, measured)
+}
+
+// brokerDeathNote says what the embedded broker's death cost, and whether the run's own
+// redis kill phase caused it: Redis runs without persistence, so every job still queued or
+// reserved in it is gone.
+func brokerDeathNote(phases []reports.Phase, j reports.Jobs) (note string, byPhase bool) {
+	what := "redis-server died mid-run"
+	for _, ph := range phases {
+		if ph.Link == PartRedis && ph.Error == "" && ph.AppliedAtS != nil {
+			what, byPhase = fmt.Sprintf("redis-server killed by the phase at %.2f s", *ph.AppliedAtS), true
+		}
+	}
+	return fmt.Sprintf("%s: Redis without persistence lost its queued and reserved jobs: %d accepted jobs never completed", what, j.Pending+j.Lost), byPhase
 }
 
 // brokerDeath names the broker's death as the cause of a step that failed because of it,

@@ -85,8 +85,9 @@ func StartStack(ctx context.Context, p Plan, runID string) (_ *Stack, err error)
 	if err != nil {
 		return nil, envErr("start the reference system", err)
 	}
-	if st.Broker != nil { // phases may restart the parts, as they change links
+	if st.Broker != nil { // phases may restart (or kill) the parts, as they change links
 		st.Links[PartFaktory] = brokerPart(st.Broker)
+		st.Links[PartRedis] = redisPart(st.Broker)
 	}
 	if st.API != nil {
 		st.Links[PartAPI] = apiPart(st.API)

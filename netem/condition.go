@@ -26,13 +26,16 @@ const (
 	// FaultRestart is not a link's: a part (the embedded broker, the run's API) down for
 	// the phase and back as it was; links refuse it.
 	FaultRestart = "restart"
+	// FaultKill is not a link's either: the embedded broker's redis-server (the part
+	// redis) killed with SIGKILL, at once and for good: it takes no duration.
+	FaultKill = "kill"
 )
 
 // FaultNames lists the accepted Condition.Fault values.
-var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown, FaultTimeout, FaultSlicer, FaultSlowClose, FaultLimitData, FaultRestart}
+var FaultNames = []string{FaultReset, FaultBlackhole, FaultDown, FaultTimeout, FaultSlicer, FaultSlowClose, FaultLimitData, FaultRestart, FaultKill}
 
 // FaultForms are the accepted fault texts (ParseFault), for help and errors.
-const FaultForms = "reset, blackhole, down, timeout:DURATION, slicer[:BYTES[/DELAY]], slow_close:DURATION, limit_data:BYTES (links); restart (the parts faktory, api)"
+const FaultForms = "reset, blackhole, down, timeout:DURATION, slicer[:BYTES[/DELAY]], slow_close:DURATION, limit_data:BYTES (links); restart (the parts faktory, api); kill (the part redis)"
 
 // Slicer defaults: pieces of 64 bytes on average, 1 ms apart.
 const (
@@ -48,7 +51,7 @@ func (c *Condition) ParseFault(s string) error {
 	}
 	c.Fault = name
 	switch name {
-	case FaultReset, FaultBlackhole, FaultDown, FaultRestart:
+	case FaultReset, FaultBlackhole, FaultDown, FaultRestart, FaultKill:
 		if hasVal {
 			return bad()
 		}
@@ -333,8 +336,8 @@ func (s *conditioned) lift(name string, apply func(Condition, bool) error) error
 // to call from any goroutine, e.g. a scenario's phase timer; after Close it returns
 // ErrClosed.
 func (l *Link) Impose(c Condition) error {
-	if c.Fault == FaultRestart {
-		return fmt.Errorf("link %s: impose: restart is a part's fault, not a link's", l.spec.Name)
+	if c.Fault == FaultRestart || c.Fault == FaultKill {
+		return fmt.Errorf("link %s: impose: %s is a part's fault, not a link's", l.spec.Name, c.Fault)
 	}
 	return l.impose(l.spec.Name, c, l.apply)
 }

@@ -374,6 +374,11 @@ func TestConditionValidate(t *testing.T) {
 	if err := l.Impose(Condition{Fault: "nope"}); err == nil || !strings.Contains(err.Error(), "link invalid") {
 		t.Errorf("Impose of an invalid condition: %v, want an error naming the link", err)
 	}
+	for _, f := range []string{FaultRestart, FaultKill} {
+		if err := l.Impose(Condition{Fault: f}); err == nil || !strings.Contains(err.Error(), "a part's fault") {
+			t.Errorf("Impose of %s on a link: %v, want refused as a part's fault", f, err)
+		}
+	}
 }
 
 func TestConditionString(t *testing.T) {

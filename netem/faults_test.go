@@ -119,7 +119,7 @@ func TestParseFault(t *testing.T) {
 	for in, want := range map[string]string{
 		"reset": "reset", "timeout:2s": "timeout:2s", "timeout:1500ms": "timeout:1.5s",
 		"slow_close:300ms": "slow_close:300ms", "limit_data:10KB": "limit_data:10000",
-		"slicer": "slicer:64/1ms", "slicer:128B/5ms": "slicer:128/5ms",
+		"slicer": "slicer:64/1ms", "slicer:128B/5ms": "slicer:128/5ms", "kill": "kill",
 	} {
 		var c Condition
 		if err := c.ParseFault(in); err != nil || c.faultText() != want || c.Validate() != nil {
@@ -129,7 +129,7 @@ func TestParseFault(t *testing.T) {
 	if _, err := ParseCondition("reset,blackhole"); err == nil || !strings.Contains(err.Error(), "one fault per condition") {
 		t.Errorf("two faults in one condition: %v, want refused", err)
 	}
-	for _, bad := range []string{"", "boom", "reset:1s", "timeout", "timeout:0", "limit_data:-1", "slicer:x", "slow_close:abc"} {
+	for _, bad := range []string{"", "boom", "reset:1s", "timeout", "timeout:0", "limit_data:-1", "slicer:x", "slow_close:abc", "kill:1s"} {
 		var c Condition
 		if err := c.ParseFault(bad); err == nil || !strings.Contains(err.Error(), "accepted") {
 			t.Errorf("ParseFault(%q): %v, want an error with the accepted forms", bad, err)

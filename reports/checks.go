@@ -199,7 +199,7 @@ func omissionFinding(r *Run) string {
 // partialNote marks checks made over an interrupted scenario's runs.
 func partialNote(res *Result) string {
 	for _, r := range res.Runs {
-		if r.Interrupted {
+		if r.Interrupted && r.Ended == "" {
 			return " (interrupted: over the runs measured until then, not the whole scenario)"
 		}
 	}

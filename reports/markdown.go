@@ -217,7 +217,10 @@ func (m *mdWriter) run(r *Run, overTime *Plot) {
 	} else {
 		m.p("## Run: %s\n\n", r.Name)
 	}
-	if r.Interrupted {
+	switch {
+	case r.Ended == EndedRedisKill:
+		m.p("**Ended by its own phase, which killed redis-server: the figures below cover the run until then, and the jobs Redis held (without persistence) are lost.**\n\n")
+	case r.Interrupted:
 		m.p("**Interrupted before it finished: the figures below cover only what was measured until then.**\n\n")
 	}
 

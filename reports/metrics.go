@@ -58,6 +58,13 @@ var Metrics = []*Metric{
 	jobCount("lost", false, func(j Jobs) int { return j.Lost }),
 	jobCount("duplicated", false, func(j Jobs) int { return j.Duplicated }),
 	jobCount("errors", false, func(j Jobs) int { return j.Errors }),
+	{Name: "ended_by_kill", Counter: true, Doc: "1 when the run's own phase killed redis-server and that ended the run (the end a redis kill phase expects), else 0",
+		Get: func(r *Run, _ string) (float64, bool) {
+			if r.Ended == EndedRedisKill {
+				return 1, true
+			}
+			return 0, true
+		}},
 	{Name: "efficiency", HigherBetter: true, CallCost: true, Doc: "network floor / measured enqueue time (1 = the network is the only cost)",
 		Get: func(r *Run, _ string) (float64, bool) { return r.Model.Efficiency, r.Model.Efficiency > 0 }},
 	{Name: "enqueue_duration", Unit: "s", CallCost: true, Doc: "first call to last answer",

@@ -16,11 +16,12 @@ func TestMetricsReadARun(t *testing.T) {
 		Model:      Model{Efficiency: 0.75},
 		LatencyMS:  map[string]Percentiles{PointPickup: {Count: 10, Min: 1, Mean: 2, P50: 3, P90: 4, P99: 5, P999: 6, Max: 7}},
 		Links:      []Link{{Name: "api-faktory"}, {Name: "client-api", MeasuredRTTMS: 20, BytesUp: 300, BytesDown: 700}},
+		Ended:      EndedRedisKill,
 	}
 	want := map[string]float64{
 		"throughput": 100, "completed_throughput": 90, "drain_throughput": 80,
 		"min": 1, "mean": 2, "p50": 3, "p90": 4, "p99": 5, "p999": 6, "max": 7,
-		"requested": 11, "accepted": 10, "completed": 7, "failed": 1, "pending": 1, "lost": 1, "duplicated": 2, "errors": 3,
+		"requested": 11, "accepted": 10, "completed": 7, "failed": 1, "pending": 1, "lost": 1, "duplicated": 2, "errors": 3, "ended_by_kill": 1,
 		"efficiency": 0.75, "enqueue_duration": 4, "total_duration": 5, "link_rtt": 20, "bytes_per_job": 100,
 	}
 	args := map[string]string{ArgPoint: PointPickup, ArgLink: "client-api"}

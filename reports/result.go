@@ -133,8 +133,11 @@ type Run struct {
 	Schedule *Schedule `json:"schedule,omitempty"`
 	// Interrupted is true when the run was stopped (Ctrl-C, deadline) before it finished:
 	// its figures are what was measured up to then.
-	Interrupted bool     `json:"interrupted,omitempty"`
-	Notes       []string `json:"notes,omitempty"`
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Ended names how a run that stopped early ended as its own phases meant it to, not by
+	// the environment's failure: EndedRedisKill. Empty for every other run.
+	Ended string   `json:"ended,omitempty"`
+	Notes []string `json:"notes,omitempty"`
 	// Params are the scenario settings that distinguish this run (matrix values and an
 	// explicit run's own settings), canonical ("rtt": "100ms").
 	Params map[string]string `json:"params,omitempty"`
@@ -148,6 +151,10 @@ type Run struct {
 	Intervals *Intervals        `json:"intervals,omitempty"`
 	Hlogs     map[string]string `json:"hlogs,omitempty"`
 }
+
+// EndedRedisKill: the run's own phase killed the embedded broker's redis-server, which
+// ended the run (interrupted, its broker dead) with the jobs Redis held lost, as expected.
+const EndedRedisKill = "redis-kill"
 
 // Phase is one timed change to a link during a run.
 type Phase struct {

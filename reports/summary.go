@@ -96,7 +96,11 @@ func efficiency(r *Run) string {
 // words; empty for a clean run.
 func runWarnings(r *Run) []string {
 	var w []string
-	if r.Jobs.Lost > 0 {
+	switch {
+	case r.Ended == EndedRedisKill:
+		// The loss is what the phase was for: said as such, not as a failure of the system.
+		w = append(w, fmt.Sprintf("ended by its own redis kill phase, as planned: Redis without persistence lost its queued and reserved jobs (%s lost)", plural(r.Jobs.Lost, "job")))
+	case r.Jobs.Lost > 0:
 		w = append(w, fmt.Sprintf("%s lost (accepted, never completed, not held by Faktory when the run ended)", plural(r.Jobs.Lost, "job")))
 	}
 	if r.Jobs.Pending > 0 {

@@ -20,6 +20,7 @@ import (
 //	p99(enqueue) < 150ms                             every run
 //	p50(enqueue, rtt=100ms) <= 105ms                 the runs with rtt=100ms
 //	throughput(batch=100) >= 10x throughput(batch=1) where rtt=100ms
+//	lost(run!=redis-kill) == 0                       every run but redis-kill
 //
 // A relative one pairs each run on the left with the run on the right that has the same
 // settings apart from those the two sides name.
@@ -45,9 +46,43 @@ var points = reports.TimingPoints
 // operand is a metric over the runs its selectors pick, or a ratio of two operands.
 type operand struct {
 	m     metric
-	arg   string            // timing point or link
-	sel   map[string]string // canonical setting values
-	denom *operand          // set for a ratio a / b
+	arg   string    // timing point or link
+	sel   selectors // canonical setting values
+	denom *operand  // set for a ratio a / b
+}
+
+// selectors pick runs by their settings: KEY=VALUE (eq: the run has that canonical value)
+// and KEY!=VALUE (ne: it has none of those values).
+type selectors struct {
+	eq map[string]string
+	ne map[string][]string
+}
+
+// add records key op value (op "=" or "!=").
+func (s *selectors) add(key, op, value string) {
+	if op == "=" {
+		if s.eq == nil {
+			s.eq = map[string]string{}
+		}
+		s.eq[key] = value
+		return
+	}
+	if s.ne == nil {
+		s.ne = map[string][]string{}
+	}
+	s.ne[key] = append(s.ne[key], value)
+}
+
+// keys are the settings the selectors name, either way.
+func (s selectors) keys() []string {
+	var out []string
+	for k := range s.eq {
+		out = append(out, k)
+	}
+	for k := range s.ne {
+		out = append(out, k)
+	}
+	return out
 }
 
 // Expectation is a parsed expectation.
@@ -58,14 +93,24 @@ type Expectation struct {
 	factor float64  // relative: left op factor × right
 	right  *operand // nil: absolute, against value
 	value  float64  // absolute: in the metric's unit
-	where  map[string]string
+	where  selectors
 	line   int // in its scenario file
 }
 
 // unselectable says why the operand cannot pick its runs among groups ("" when it can):
-// a plain operand needs at least one run, each side of a ratio exactly one.
-func (o *operand) unselectable(groups []*group, where map[string]string) string {
+// a plain operand needs at least one run, each side of a ratio exactly one, and a negated
+// selector must leave out some run (a misspelt run=... would otherwise select them all).
+func (o *operand) unselectable(groups []*group, where selectors) string {
 	for side := o; side != nil; side = side.denom {
+		for _, s := range []selectors{side.sel, where} {
+			for k, vs := range s.ne {
+				for _, v := range vs {
+					if !slices.ContainsFunc(groups, func(g *group) bool { return g.params[k] == v }) {
+						return fmt.Sprintf("%s!=%s leaves out no run: no run of the scenario has %s=%s", k, v, k, v)
+					}
+				}
+			}
+		}
 		n := 0
 		for _, g := range groups {
 			if g.matches(side.sel, where) {
@@ -160,7 +205,7 @@ func ParseExpectation(text string) (*Expectation, error) {
 		}
 	}
 	if t := p.next(); t != "" {
-		return nil, fmt.Errorf("unexpected %q; the form is METRIC[(ARGS)] OP VALUE or METRIC[(ARGS)] OP Nx METRIC[(ARGS)], then optionally: where KEY=VALUE, ...", t)
+		return nil, fmt.Errorf("unexpected %q; the form is METRIC[(ARGS)] OP VALUE or METRIC[(ARGS)] OP Nx METRIC[(ARGS)], then optionally: where KEY=VALUE or KEY!=VALUE, ...", t)
 	}
 	return e, nil
 }
@@ -191,7 +236,7 @@ func (p *parser) operand() (operand, error) {
 		return operand{}, err
 	}
 	name := m.Name // an alias reads as its metric's one name from here on
-	o := operand{m: m, sel: map[string]string{}}
+	o := operand{m: m}
 	if p.peek() == "(" {
 		p.next()
 		for {
@@ -202,14 +247,14 @@ func (p *parser) operand() (operand, error) {
 			if tok == "" || tok == "," || tok == "(" {
 				return o, fmt.Errorf("%s(...): unclosed or empty argument", name)
 			}
-			if p.peek() == "=" {
+			if op := p.peek(); op == "=" || op == "!=" {
 				p.next()
 				v := p.next()
 				c, err := canonical(tok, v)
 				if err != nil {
 					return o, fmt.Errorf("%s(...): %w", name, err)
 				}
-				o.sel[tok] = c
+				o.sel.add(tok, op, c)
 			} else if err := o.setArg(tok); err != nil {
 				return o, err
 			}
@@ -246,24 +291,25 @@ func (o *operand) setArg(tok string) error {
 			return fmt.Errorf("%s(%s): unknown link; links: %s", o.m.Name, tok, strings.Join(netem.LinkNames, ", "))
 		}
 	default:
-		return fmt.Errorf("%s(%s): %s takes only KEY=VALUE selectors, e.g. %s(batch=100)", o.m.Name, tok, o.m.Name, o.m.Name)
+		return fmt.Errorf("%s(%s): %s takes only KEY=VALUE or KEY!=VALUE selectors, e.g. %s(batch=100) or %s(run!=redis-kill)", o.m.Name, tok, o.m.Name, o.m.Name, o.m.Name)
 	}
 	o.arg = tok
 	return nil
 }
 
-func (p *parser) selectors() (map[string]string, error) {
-	out := map[string]string{}
+func (p *parser) selectors() (selectors, error) {
+	var out selectors
 	for {
 		k := p.next()
-		if p.next() != "=" {
-			return nil, fmt.Errorf("where: expected KEY=VALUE, e.g. where rtt=100ms")
+		op := p.next()
+		if op != "=" && op != "!=" {
+			return selectors{}, errors.New("where: expected KEY=VALUE or KEY!=VALUE, e.g. where rtt=100ms or where run!=redis-kill")
 		}
 		c, err := canonical(k, p.next())
 		if err != nil {
-			return nil, fmt.Errorf("where: %w", err)
+			return selectors{}, fmt.Errorf("where: %w", err)
 		}
-		out[k] = c
+		out.add(k, op, c)
 		if t := p.peek(); t != "," && t != "and" {
 			return out, nil
 		}
@@ -398,10 +444,15 @@ func groupRuns(runs []reports.Run) []*group {
 	return out
 }
 
-func (g *group) matches(sel ...map[string]string) bool {
-	for _, s := range sel {
-		for k, v := range s {
+func (g *group) matches(sels ...selectors) bool {
+	for _, s := range sels {
+		for k, v := range s.eq {
 			if g.params[k] != v {
+				return false
+			}
+		}
+		for k, vs := range s.ne {
+			if slices.Contains(vs, g.params[k]) {
 				return false
 			}
 		}
@@ -429,7 +480,7 @@ func (o *operand) value(g *group) (float64, bool) {
 
 // eval computes the operand for the single group its selectors (and where) pick, or
 // divides two such values for a ratio.
-func (o *operand) eval(groups []*group, where map[string]string) (float64, string, error) {
+func (o *operand) eval(groups []*group, where selectors) (float64, string, error) {
 	var picked []*group
 	for _, g := range groups {
 		if g.matches(o.sel, where) {
@@ -463,11 +514,16 @@ func (o *operand) eval(groups []*group, where map[string]string) (float64, strin
 	return v / d, picked[0].name + " / " + dname, nil
 }
 
-func selString(sels ...map[string]string) string {
+func selString(sels ...selectors) string {
 	var parts []string
 	for _, s := range sels {
-		for k, v := range s {
+		for k, v := range s.eq {
 			parts = append(parts, k+"="+v)
+		}
+		for k, vs := range s.ne {
+			for _, v := range vs {
+				parts = append(parts, k+"!="+v)
+			}
 		}
 	}
 	slices.Sort(parts)
@@ -589,10 +645,7 @@ func worse(op string, a, b float64) bool {
 // matches the right side's selectors and agrees with g on every other scenario parameter.
 func partner(groups []*group, g *group, e *Expectation) (*group, error) {
 	named := map[string]bool{}
-	for k := range e.left.sel {
-		named[k] = true
-	}
-	for k := range e.right.sel {
+	for _, k := range append(e.left.sel.keys(), e.right.sel.keys()...) {
 		named[k] = true
 	}
 	var found []*group

@@ -90,17 +90,17 @@ func TestParseExpectationValid(t *testing.T) {
 			if e.left.m.Name != w.metric || e.left.arg != w.arg || e.op != w.op {
 				t.Errorf("left %s(%s) op %q, want %s(%s) %q", e.left.m.Name, e.left.arg, e.op, w.metric, w.arg, w.op)
 			}
-			if !maps.Equal(e.left.sel, w.sel) && len(e.left.sel)+len(w.sel) > 0 {
+			if !maps.Equal(e.left.sel.eq, w.sel) && len(e.left.sel.eq)+len(w.sel) > 0 {
 				t.Errorf("selectors %v, want %v", e.left.sel, w.sel)
 			}
-			if !maps.Equal(e.where, w.where) && len(e.where)+len(w.where) > 0 {
+			if !maps.Equal(e.where.eq, w.where) && len(e.where.eq)+len(w.where) > 0 {
 				t.Errorf("where %v, want %v", e.where, w.where)
 			}
 			if w.factor > 0 {
 				if e.right == nil || e.factor != w.factor || e.right.m.Name != w.right {
 					t.Fatalf("relative: right %+v factor %g, want %gx %s", e.right, e.factor, w.factor, w.right)
 				}
-				if !maps.Equal(e.right.sel, w.rightSel) && len(e.right.sel)+len(w.rightSel) > 0 {
+				if !maps.Equal(e.right.sel.eq, w.rightSel) && len(e.right.sel.eq)+len(w.rightSel) > 0 {
 					t.Errorf("right selectors %v, want %v", e.right.sel, w.rightSel)
 				}
 			} else {
@@ -116,7 +116,7 @@ func TestParseExpectationValid(t *testing.T) {
 				t.Errorf("unexpected ratio over %s", e.left.denom.m.Name)
 			case w.denom != "" && (e.left.denom == nil || e.left.denom.m.Name != w.denom):
 				t.Errorf("denominator %+v, want %s", e.left.denom, w.denom)
-			case w.denom != "" && len(w.denomSel) > 0 && !maps.Equal(e.left.denom.sel, w.denomSel):
+			case w.denom != "" && len(w.denomSel) > 0 && !maps.Equal(e.left.denom.sel.eq, w.denomSel):
 				t.Errorf("denominator selectors %v, want %v", e.left.denom.sel, w.denomSel)
 			}
 		})
@@ -136,7 +136,7 @@ func TestParseExpectationErrors(t *testing.T) {
 		{"p99(queue) < 150ms", []string{"p99(queue): unknown timing point", "points: enqueue, pickup"}},
 		{"link_rtt < 5ms", []string{"link_rtt needs a link", "links: " + strings.Join(netem.LinkNames, ", ")}},
 		{"link_rtt(moon) < 5ms", []string{"link_rtt(moon): unknown link"}},
-		{"throughput(enqueue) > 1", []string{"throughput takes only KEY=VALUE selectors"}},
+		{"throughput(enqueue) > 1", []string{"throughput takes only KEY=VALUE or KEY!=VALUE selectors, e.g. throughput(batch=100) or throughput(run!=redis-kill)"}},
 		{"throughput(colour=red) > 1", []string{`unknown setting "colour"`, "valid settings: rtt, jitter"}},
 		{"throughput(batch=many) > 1", []string{`throughput(...): batch "many": not an integer; accepted: an integer`}},
 		{"throughput(rtt=fast) > 1", []string{`rtt "fast": not a duration`}},
@@ -159,7 +159,7 @@ func TestParseExpectationErrors(t *testing.T) {
 		{"lost", []string{`expected a comparison (<= >= == != < >) after lost, got ""`}},
 		{"lost = 0", []string{`expected a comparison`, `got "="`}},
 		{"lost ==", []string{"expected a value after =="}},
-		{"lost == 0 where", []string{"where: expected KEY=VALUE, e.g. where rtt=100ms"}},
+		{"lost == 0 where", []string{"where: expected KEY=VALUE or KEY!=VALUE, e.g. where rtt=100ms or where run!=redis-kill"}},
 		{"lost == 0 where rtt", []string{"where: expected KEY=VALUE"}},
 		{"lost == 0 where rtt=fast", []string{`where: rtt "fast": not a duration`}},
 		{"lost == 0 where colour=red", []string{`where: unknown setting "colour"`}},
@@ -204,7 +204,7 @@ func measuredRun(t *testing.T, name string, params map[string]string, f func(r *
 		}
 	}
 	if name == "" {
-		name = selString(canon)
+		name = selString(selectors{eq: canon})
 	}
 	r := reports.Run{
 		Name: name, Params: canon, Config: bench.ResultConfig(cfg),
@@ -638,5 +638,76 @@ func TestEstimateAgreement(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// KEY!=VALUE selectors leave runs out: in an operand, in where, several on one key, on
+// either side of a relative expectation; one that leaves out no run is refused when the
+// file is read.
+func TestExpectationNegatedSelectors(t *testing.T) {
+	e, err := ParseExpectation("p50(enqueue, rtt!=0.001s, batch=1) < 1s where run!=a and run!=b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(e.left.sel.eq, map[string]string{"batch": "1"}) || !slices.Equal(e.left.sel.ne["rtt"], []string{"1ms"}) ||
+		!slices.Equal(e.where.ne["run"], []string{"a", "b"}) || len(e.where.eq) != 0 {
+		t.Errorf("selectors %+v where %+v", e.left.sel, e.where)
+	}
+	lost := func(n int) func(r *reports.Run) {
+		return func(r *reports.Run) { r.Jobs.Lost, r.Jobs.Completed = n, r.Jobs.Completed-n }
+	}
+	runs := []reports.Run{
+		measuredRun(t, "a", map[string]string{"run": "a"}, nil),
+		measuredRun(t, "b", map[string]string{"run": "b"}, lost(5)),
+		measuredRun(t, "c", map[string]string{"run": "c"}, nil),
+	}
+	for _, tt := range []struct {
+		text   string
+		pass   bool
+		checks []string
+	}{
+		{"lost(run!=b) == 0", true, []string{"a", "c"}},
+		{"lost == 0 where run!=b", true, []string{"a", "c"}},
+		{"lost(run!=a) == 0", false, []string{"b", "c"}},
+		{"lost(run!=a, run!=c) == 0", false, []string{"b"}},
+		{"lost(run!=a) == 0 where run!=b", true, []string{"c"}},
+	} {
+		got := check(t, tt.text, runs)
+		if got.Error != "" || got.Pass != tt.pass || !slices.Equal(checkRuns(got.Checks), tt.checks) {
+			t.Errorf("%s: pass %v checks %v error %q, want pass %v over %v", tt.text, got.Pass, checkRuns(got.Checks), got.Error, tt.pass, tt.checks)
+		}
+	}
+	if got := check(t, "lost(run!=a, run!=b, run!=c) == 0", runs); got.Pass || !strings.Contains(got.Error, "no measured run matches run!=a run!=b run!=c") {
+		t.Errorf("every run left out: %+v", got)
+	}
+	// Relative: each run with rtt!=1ms is paired with the 1 ms run of its batch.
+	wan := wanRuns(t, map[string]float64{
+		"rtt=1ms batch=1": 300, "rtt=1ms batch=100": 2000,
+		"rtt=100ms batch=1": 9.5, "rtt=100ms batch=100": 400,
+	})
+	got := check(t, "throughput(rtt!=1ms) <= 0.5x throughput(rtt=1ms)", wan)
+	if want := []string{"rtt=100ms batch=1 vs rtt=1ms batch=1", "rtt=100ms batch=100 vs rtt=1ms batch=100"}; got.Error != "" || !got.Pass || !slices.Equal(checkRuns(got.Checks), want) {
+		t.Errorf("relative with a negated selector: %+v, want checks %v", got, want)
+	}
+	for text, want := range map[string]string{
+		"lost(run!) == 0":              "lost takes only KEY=VALUE or KEY!=VALUE selectors",
+		"lost(rtt!=fast) == 0":         `rtt "fast": not a duration`,
+		"lost == 0 where run":          "where: expected KEY=VALUE or KEY!=VALUE",
+		"lost == 0 where run ! a":      "where: expected KEY=VALUE or KEY!=VALUE",
+		"lost == 0 where colour!=blue": `where: unknown setting "colour"`,
+	} {
+		if _, err := ParseExpectation(text); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error with %q", text, err, want)
+		}
+	}
+	_, err = ParseScenario("test.yaml", []byte(yml(`name: n
+runs:
+	- name: one
+	- name: two
+expect:
+	- lost(run!=tow) == 0
+`)))
+	if err == nil || !strings.Contains(err.Error(), "run!=tow leaves out no run: no run of the scenario has run=tow") {
+		t.Errorf("a negated selector that leaves out nothing: %v, want refused", err)
 	}
 }

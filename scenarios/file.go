@@ -254,7 +254,7 @@ func (sc *Scenario) checkPlans() error {
 			}
 		}
 		for _, e := range sc.Estimates {
-			if why := e.of.unselectable(groups, nil); why != "" {
+			if why := e.of.unselectable(groups, selectors{}); why != "" {
 				bad = append(bad, &FileError{File: sc.Source, Line: e.line, Err: fmt.Errorf("estimate of %q%s: %s", e.Of, quickWord(quick), why)})
 			}
 		}
@@ -291,7 +291,7 @@ func (sc *Scenario) DropInapplicable(quick bool) ([]string, error) {
 		return false
 	})
 	sc.Estimates = slices.DeleteFunc(sc.Estimates, func(e *EstimateDef) bool {
-		if why := e.of.unselectable(groups, nil); why != "" {
+		if why := e.of.unselectable(groups, selectors{}); why != "" {
 			dropped = append(dropped, fmt.Sprintf("estimate of %q: %s", e.Of, why))
 			return true
 		}
@@ -502,8 +502,8 @@ func phasesOf(n *yaml.Node, at reporter) []phaseDef {
 		}
 		if v := f["link"]; v != nil {
 			p.Link = scalar(v, "link", at)
-			if !slices.Contains(netem.LinkNames, p.Link) && p.Link != bench.PartFaktory && p.Link != bench.PartAPI {
-				at(v.Line, "phase link %q: accepted values are %s, or the parts %s, %s (fault restart)", p.Link, strings.Join(netem.LinkNames, ", "), bench.PartFaktory, bench.PartAPI)
+			if !slices.Contains(netem.LinkNames, p.Link) && p.Link != bench.PartFaktory && p.Link != bench.PartAPI && p.Link != bench.PartRedis {
+				at(v.Line, "phase link %q: accepted values are %s, or the parts %s, %s (fault restart), %s (fault kill)", p.Link, strings.Join(netem.LinkNames, ", "), bench.PartFaktory, bench.PartAPI, bench.PartRedis)
 			}
 		} else {
 			at(item.Line, "phase: link missing; one of %s", strings.Join(netem.LinkNames, ", "))
@@ -825,7 +825,7 @@ func (e *EstimateDef) Estimate(runs []reports.Run) reports.Estimate {
 	if e.of.denom != nil {
 		out.Unit = "x"
 	}
-	v, _, err := e.of.eval(groupRuns(runs), nil)
+	v, _, err := e.of.eval(groupRuns(runs), selectors{})
 	if err != nil {
 		return out
 	}

@@ -2,10 +2,12 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/system"
 )
 
 // SuiteOptions control a scenario's execution.
@@ -25,7 +27,8 @@ type SuiteOptions struct {
 //
 // It stops at the first run that cannot be measured and returns that error; the runs
 // measured until then stay in res, and expectations are checked over them (those that
-// need a missing run fail).
+// need a missing run fail). A run ended by its own redis kill phase (endedAsPlanned) is
+// recorded and the suite goes on: that ending is what the run is for.
 func RunScenario(ctx context.Context, sc *Scenario, res *reports.Result, opts SuiteOptions) error {
 	plan, err := sc.Plan(opts.Quick)
 	if err != nil {
@@ -56,18 +59,25 @@ func RunScenario(ctx context.Context, sc *Scenario, res *reports.Result, opts Su
 				run.Repetition = rep
 			}
 			res.Runs = append(res.Runs, run)
-			if err != nil { // the environment failed mid-run: keep what it measured
+			if err != nil && !endedAsPlanned(run, err) { // the environment failed mid-run: keep what it measured
 				return fmt.Errorf("run %q: %w", pr.Config.Name, err)
 			}
 			if opts.RunDone != nil {
 				opts.RunDone(run)
 			}
-			if run.Interrupted {
+			if run.Interrupted && !endedAsPlanned(run, err) {
 				return ctx.Err()
 			}
 		}
 	}
 	return nil
+}
+
+// endedAsPlanned reports whether a run that stopped early (err, possibly nil) was ended
+// by its own redis kill phase, and by nothing else: its broker died of that kill, not of
+// an interrupt.
+func endedAsPlanned(run reports.Run, err error) bool {
+	return run.Ended == reports.EndedRedisKill && (err == nil || errors.Is(err, system.ErrBrokerDied))
 }
 
 // Check evaluates the scenario's expectations and estimates over measured runs.
@@ -133,10 +143,10 @@ func RunPair(ctx context.Context, scs [2]*Scenario, quick bool, count int, opts 
 					run.Repetition = rep
 				}
 				res[s].Runs = append(res[s].Runs, run)
-				if err != nil { // the environment failed mid-run: keep what it measured
+				if err != nil && !endedAsPlanned(run, err) { // the environment failed mid-run: keep what it measured
 					return res, fmt.Errorf("run %q of %s: %w", pr.Config.Name, scs[s].Name, err)
 				}
-				if run.Interrupted {
+				if run.Interrupted && !endedAsPlanned(run, err) {
 					return res, ctx.Err()
 				}
 			}

@@ -2,12 +2,16 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wfbench/wfbench/bench"
 	"github.com/wfbench/wfbench/reports"
+	"github.com/wfbench/wfbench/system"
 )
 
 // A scenario on the real stack: the matrix expands into runs, repetitions go in rounds,
@@ -105,5 +109,77 @@ estimates:
 	}
 	if len(res.Estimates) != 1 || !res.Estimates[0].Found || res.Estimates[0].Agrees || res.Estimates[0].Measured <= 1 {
 		t.Errorf("estimates %+v: want found, a ratio above 1, not agreeing with 1000x", res.Estimates)
+	}
+}
+
+// A run ended by its own redis kill phase is the outcome it is for: the suite records it
+// (marked, with its notes) and goes on to the next run; its expectations judge it.
+func TestRunScenarioRedisKillGoesOn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 2 s runs, one ended by a redis-server kill")
+	}
+	sc, err := ParseScenario("inline.yaml", []byte(`
+name: kill
+base: {rate: 20, duration: 2s, jobs: 0, concurrency: 5, rtt: 2ms}
+runs:
+  - name: kill
+    phases:
+      - {link: redis, at: 1s, fault: kill}
+  - name: after
+expect:
+  - lost(run!=kill) == 0
+  - ended_by_kill(run=kill) == 1
+  - ended_by_kill(run=after) == 0
+  - completed(run=after) >= 20
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := &reports.Result{}
+	var done []string
+	err = RunScenario(ctx, sc, res, SuiteOptions{RunDone: func(r reports.Run) { done = append(done, r.Name) }})
+	if err != nil {
+		t.Fatalf("RunScenario: %v, want the suite to go on past the kill", err)
+	}
+	if len(res.Runs) != 2 || !slices.Equal(done, []string{"kill", "after"}) {
+		t.Fatalf("runs %d, done %v: want both runs measured", len(res.Runs), done)
+	}
+	k := res.Runs[0]
+	if k.Ended != reports.EndedRedisKill || !k.Interrupted || !slices.ContainsFunc(k.Notes, func(n string) bool {
+		return strings.Contains(n, "redis-server killed by the phase at")
+	}) {
+		t.Errorf("kill run: ended %q interrupted %v notes %q", k.Ended, k.Interrupted, k.Notes)
+	}
+	if a := res.Runs[1]; a.Ended != "" || a.Interrupted {
+		t.Errorf("after run: ended %q interrupted %v", a.Ended, a.Interrupted)
+	}
+	for _, e := range res.Expectations {
+		if !e.Pass {
+			t.Errorf("expectation %q: %+v", e.Text, e)
+		}
+	}
+}
+
+// Only the run's own kill, seen as its broker's death, is an expected end: any other
+// environment failure still stops the suite.
+func TestEndedAsPlanned(t *testing.T) {
+	died := fmt.Errorf("%w: %w", bench.ErrEnvironment, system.ErrBrokerDied)
+	killed := reports.Run{Ended: reports.EndedRedisKill, Interrupted: true}
+	for _, tt := range []struct {
+		run  reports.Run
+		err  error
+		want bool
+	}{
+		{killed, died, true},
+		{killed, nil, true},
+		{killed, fmt.Errorf("%w: port taken", bench.ErrEnvironment), false},
+		{reports.Run{Interrupted: true}, died, false},
+		{reports.Run{Interrupted: true}, nil, false},
+	} {
+		if got := endedAsPlanned(tt.run, tt.err); got != tt.want {
+			t.Errorf("endedAsPlanned(ended %q, %v) = %v, want %v", tt.run.Ended, tt.err, got, tt.want)
+		}
 	}
 }

@@ -216,6 +216,22 @@ func (b *Broker) redisPID() int {
 	return b.red.pid
 }
 
+// KillRedis sends SIGKILL to the broker's redis-server, as a crash would, and waits until
+// it is gone: the broker then dies as for any other death of it (Died, Err), and, Redis
+// running without persistence, every job it held is gone with it.
+func (b *Broker) KillRedis() error {
+	if b.red == nil || b.red.gone() || b.red.stopping.Load() {
+		return errors.New("kill redis-server: it is not running")
+	}
+	if err := b.red.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill redis-server (pid %d): %w", b.red.pid, err)
+	}
+	if !b.red.waitExit(redisStopTimeout) {
+		return fmt.Errorf("redis-server (pid %d) still running %v after SIGKILL", b.red.pid, redisStopTimeout)
+	}
+	return nil
+}
+
 // Stop shuts Faktory down, stops its redis-server and removes the storage directory.
 // It is idempotent, and safe after a failed start or after redis-server died.
 func (b *Broker) Stop() error {

@@ -56,6 +56,8 @@ func TestBadFlagsExit2NamingTheFlag(t *testing.T) {
 		{[]string{"run", "--jobs", "0"}, []string{"--jobs 0", "--duration"}},
 		{[]string{"run", "--bogus"}, []string{"unknown flag", "--bogus"}},
 		{[]string{"run", "extra-arg"}, []string{"unknown command"}},
+		{[]string{"run", "--phase", "redis@1s+1s=kill"}, []string{"redis kill takes no for", "redis@AT=kill"}},
+		{[]string{"run", "--phase", "redis@1s=kill", "--faktory-url", "tcp://127.0.0.1:1"}, []string{"redis kill needs the embedded Faktory"}},
 	}
 	wantUsage(t, cases)
 }

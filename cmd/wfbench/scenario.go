@@ -201,7 +201,9 @@ expectations against the measurements, prints a table, the analysis' estimates a
 the expectations, and writes result.json, report.md and the .hgrm files into --out.
 
 Exit codes: 0 every expectation holds and no job was lost, 1 an expectation failed or
-jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted.`,
+jobs were lost, 2 a bad file or flag, 3 environment, 130 interrupted. A run ended by its
+own redis kill phase (redis@AT=kill) is the outcome it is for: it is recorded, the
+scenario goes on, and its expectations alone judge its lost jobs.`,
 		Example: `  # the analysis' table, measured (about 2 minutes)
   wfbench scenario run seed
 
@@ -292,6 +294,9 @@ func finish(cmd *cobra.Command, res *reports.Result, rf *reportFlags, runErr err
 	lost, accepted := 0, 0
 	interrupted := false
 	for _, r := range res.Runs {
+		if r.Ended != "" {
+			continue // ended by its own phase with its losses stated: its expectations judge it
+		}
 		lost += r.Jobs.Lost
 		accepted += r.Jobs.Accepted
 		interrupted = interrupted || r.Interrupted
