@@ -93,5 +93,12 @@ screenshot: build
 	./$(BIN) scenario run seed --quick --progress none -o $(SHOT_OUT) > /dev/null || [ $$? -eq 1 ]
 	./scripts/html-screenshot.sh $(SHOT_OUT)
 
+# Issue 13's bad-input transcript: `wfbench serve all` on 127.0.0.1:18080 gets 50-odd
+# malformed requests, each must get a 4xx; /healthz must still answer 200 and the 7.9 KB
+# gzip batch bomb leave the API's RSS within 64 MB.
+.PHONY: malformed
+malformed: build
+	WFBENCH=$(BIN) ./scripts/malformed.sh
+
 clean:
 	rm -rf bin
