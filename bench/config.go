@@ -48,6 +48,12 @@ type RunConfig struct {
 	// workers alone against a backlog (DESIGN §4's "burst drain throughput").
 	Burst bool
 
+	// Hosts: "none" (every part in this process), or each part its own `wfbench serve`
+	// process on a host of its own: local (127.0.0.1) or netns (a network namespace).
+	Hosts       string
+	HostAPIs    int // API hosts
+	HostWorkers int // worker hosts
+
 	// System
 	FaktoryURL string // "" = embedded
 	APIURL     string // "" = the run's own API; else a running one (needs FaktoryURL)
@@ -230,6 +236,18 @@ func (c RunConfig) validateRemoteAPI(n Naming) []error {
 	return errs
 }
 
+// OnHosts says the run's parts are processes on hosts of their own (--hosts).
+func (c RunConfig) OnHosts() bool { return c.Hosts != "" && c.Hosts != HostsNone }
+
+// HostsNone is --hosts' default: every part in the driver's process.
+const HostsNone = "none"
+
+// isWorkerHost says name is worker-N of the run's worker hosts.
+func (c RunConfig) isWorkerHost(name string) bool {
+	n, err := strconv.Atoi(strings.TrimPrefix(name, "worker-"))
+	return strings.HasPrefix(name, "worker-") && err == nil && n >= 1 && n <= c.HostWorkers && name == fmt.Sprintf("worker-%d", n)
+}
+
 // validatePhases checks each phase against the run's links and the other phases.
 func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 	var errs []error
@@ -238,6 +256,12 @@ func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 		partFault, part := partFaults[p.Link]
 		kill := p.Condition.Fault == netem.FaultKill
 		switch _, link := plan[p.Link]; {
+		case c.OnHosts() && c.isWorkerHost(p.Link):
+			if p.Condition != (netem.Condition{Fault: netem.FaultKill}) || p.For != 0 {
+				bad("phase %d: %s: accepted is fault kill alone, without for: %s@AT=kill (the worker host's process killed with SIGKILL)", i+1, p.Link, p.Link)
+			}
+		case c.OnHosts() && part:
+			bad("phase %d: %s %s is not available with hosts: the part is a process on a host of its own; accepted on hosts are the links and worker-N@AT=kill (N from 1 to %d)", i+1, p.Link, partFault, c.HostWorkers)
 		case p.Link == PartFaktory && c.FaktoryURL != "":
 			bad("phase %d: %s restart needs the embedded Faktory: an external one is not wfbench's to stop", i+1, PartFaktory)
 		case p.Link == PartRedis && c.FaktoryURL != "":

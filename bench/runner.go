@@ -170,10 +170,15 @@ func (e *execution) prepare(ctx context.Context) (target, error) {
 		if e.p.APIURL != "" {
 			queue = e.st.Queue
 			e.out.Notes = append(e.out.Notes, remoteAPINote(e.p, links))
-		} else if err := e.st.WarmAPIPool(ctx, min(e.p.Concurrency, e.p.PoolSize)); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
+		} else if e.st.hosts == nil { // API processes on hosts warm their own pools as they serve
+			if err := e.st.WarmAPIPool(ctx, min(e.p.Concurrency, e.p.PoolSize)); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
+			}
 		}
 		t := newAPITarget(e.st.APIBase(), e.runID, queue, e.p.Concurrency, e.p.Compression == "gzip")
+		if e.st.hosts != nil { // connections spread over the API hosts' client-api links
+			t.conns.addrs = e.st.hosts.clientAddrs
+		}
 		if e.p.APIURL != "" && e.p.APIToken != "" {
 			t.header = append(t.header, "Authorization", "Bearer "+e.p.APIToken)
 		}
@@ -335,6 +340,10 @@ func (e *execution) account() {
 func (e *execution) finish(ctx context.Context) error {
 	out := &e.out
 	out.Notes = append(out.Notes, e.st.Proxies.Notes()...) // what the links' backend could not do as configured
+	out.Clocks = clocks(e.st.hosts, e.p.OpenLoop())
+	if e.st.hosts != nil {
+		out.Workers = e.st.hosts.workers()
+	}
 	if p50, p99, n := e.st.Proxies.Lateness(); n > 0 {
 		out.DelayLine = &reports.DelayLine{LatenessP50MS: ms(p50), LatenessP99MS: ms(p99), Deliveries: n}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wfbench/wfbench/hosts"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
@@ -260,6 +261,20 @@ var settingsTable = []Setting{
 			}
 			return ""
 		}},
+	enumSetting("hosts", HostsNone, append([]string{HostsNone}, hosts.ModeNames...), "run each part as its own wfbench serve process on a host of its own: local (on 127.0.0.1) or netns (a network namespace per part, joined to the driver by a veth pair; needs root and ip); none keeps every part in this process",
+		func(c *RunConfig) *string { return &c.Hosts }).also(func(c RunConfig) string {
+		switch {
+		case !c.OnHosts():
+			return ""
+		case c.FaktoryURL != "" || c.APIURL != "":
+			return "the hosts run the run's own Faktory and API: not with --faktory-url or --api-url"
+		case c.Netem == netem.BackendExternal:
+			return "not with --netem toxiproxy-external (the links are the driver's own, on the hosts' veths): use toxiproxy, or kernel with netns"
+		}
+		return ""
+	}),
+	intSetting("workers", "1", "--hosts: how many worker hosts, each a wfbench serve worker process with the run's worker settings", func(c *RunConfig) *int { return &c.HostWorkers }, 1, hosts.MaxHosts, "").also(onHostsOnly("workers")),
+	intSetting("apis", "1", "--hosts: how many API hosts; the driver's connections are spread over them, each through a client-api link of its own", func(c *RunConfig) *int { return &c.HostAPIs }, 1, hosts.MaxHosts, "").also(onHostsOnly("apis")),
 	{Key: "interval", Kind: "duration", Default: reports.DefaultInterval.String(), Accept: durAccept,
 		Help: "time series: record throughput and latency per interval of this length (100ms to 1h), written as HdrHistogram interval logs (<run>.<point>.hlog) as each ends, and plotted over time",
 		set:  setDur(func(c *RunConfig) *time.Duration { return &c.Interval }), get: func(c RunConfig) string { return fmtDur(c.Interval) },
@@ -429,6 +444,20 @@ const (
 func (s Setting) env(name string) Setting  { s.Env = name; return s }
 func (s Setting) flag(name string) Setting { s.Flag = name; return s }
 
+// also adds a check after the setting's own.
+func (s Setting) also(check func(RunConfig) string) Setting {
+	own := s.check
+	s.check = func(c RunConfig) string {
+		if own != nil {
+			if msg := own(c); msg != "" {
+				return msg
+			}
+		}
+		return check(c)
+	}
+	return s
+}
+
 // durSetting is a duration from lo to hi (hi 0: no upper bound); example ends the range.
 func durSetting(key, def, help string, field func(*RunConfig) *time.Duration, lo, hi time.Duration, example string) Setting {
 	return Setting{Key: key, Kind: "duration", Default: def, Help: help, Accept: durAccept,
@@ -453,6 +482,20 @@ func intSetting(key, def, help string, field func(*RunConfig) *int, lo, hi int, 
 			}
 			return ""
 		}}
+}
+
+// onHostsOnly: a hosts count other than 1 needs --hosts.
+func onHostsOnly(key string) func(RunConfig) string {
+	return func(c RunConfig) string {
+		n := c.HostWorkers
+		if key == "apis" {
+			n = c.HostAPIs
+		}
+		if n != 1 && !c.OnHosts() {
+			return "only with --hosts local or netns"
+		}
+		return ""
+	}
 }
 
 func enumSetting(key, def string, values []string, help string, field func(*RunConfig) *string) Setting {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wfbench/wfbench/hosts"
 	"github.com/wfbench/wfbench/netem"
 	"github.com/wfbench/wfbench/reports"
 	"github.com/wfbench/wfbench/system"
@@ -24,6 +25,7 @@ type Stack struct {
 
 	plan       Plan
 	apiStopped bool
+	hosts      *hostsStack // --hosts: the parts are processes on hosts of their own
 }
 
 // resultsKept bounds the API's result store in a run (GET /jobs/{id} answers for the
@@ -70,6 +72,13 @@ func StartStack(ctx context.Context, p Plan, runID string) (_ *Stack, err error)
 			st.Close()
 		}
 	}()
+	if p.OnHosts() {
+		st.Queue = system.DefaultQueue // the hosts' Faktory serves this run alone, their workers its default queue
+		if err := st.startHosts(ctx, p); err != nil {
+			return nil, envErr("start the hosts", err)
+		}
+		return st, nil
+	}
 	var parts []string
 	if p.APIURL == "" {
 		parts = append(parts, system.PartAPI)
@@ -154,6 +163,12 @@ func (st *Stack) linkTo(part string, ep system.Endpoint) (system.Endpoint, error
 // measured on a quiet system: 50 slots whose long polls all return at once would add
 // their scheduling noise to a 10 ms link's measurement.
 func (st *Stack) StartWorkers(ctx context.Context, p Plan, sink system.CompletionSink) error {
+	if st.hosts != nil {
+		if err := st.startHostWorkers(ctx, p, sink); err != nil {
+			return fmt.Errorf("%w: start workers: %w", ErrEnvironment, err)
+		}
+		return nil
+	}
 	if err := st.StartWorker(ctx, systemConfig(p), sink); err != nil {
 		return fmt.Errorf("%w: start workers: %w", ErrEnvironment, err)
 	}
@@ -223,6 +238,10 @@ func (st *Stack) measureLink(ctx context.Context, name string, samples int) (tim
 // so the slots are closed at once rather than sit out Faktory's 2 s long poll; otherwise
 // running jobs get a bounded time to finish and be ACKed. Close does not stop them again.
 func (st *Stack) StopWorkers(idle bool) (held int) {
+	if st.hosts != nil { // their held jobs stay reserved in Faktory, which counts them
+		_ = st.hosts.stopParts(hosts.PartWorker, hostStopGrace(st.Links[netem.WorkerFaktory]))
+		return 0
+	}
 	if st.Standalone == nil {
 		return 0
 	}
@@ -261,7 +280,7 @@ func (st *Stack) FaktoryHolds(ctx context.Context) (queued, reserved int, err er
 		return 0, 0, fmt.Errorf("INFO: %w", err)
 	}
 	reserved = -1
-	if st.Broker != nil {
+	if st.Broker != nil || st.hosts != nil {
 		reserved = int(state.Data.Sets["working"])
 	}
 	return int(state.Data.Queues[st.Queue]), reserved, nil
@@ -270,6 +289,13 @@ func (st *Stack) FaktoryHolds(ctx context.Context) (queued, reserved int, err er
 // StopAPI stops the API: in-flight requests finish and, in async mode, its buffer is
 // flushed to Faktory (bounded). It stops it once; Close does not stop it again.
 func (st *Stack) StopAPI() error {
+	if st.hosts != nil {
+		if st.apiStopped {
+			return nil
+		}
+		st.apiStopped = true
+		return st.hosts.stopParts(hosts.PartAPI, hostStopGrace(st.Links[netem.APIFaktory]))
+	}
 	if st.Standalone == nil || st.API == nil || st.apiStopped {
 		return nil
 	}
@@ -292,6 +318,9 @@ func (st *Stack) Close() {
 		_ = st.StopAPI()
 		st.API = nil // stopped above
 		_ = st.Standalone.Close(context.Background())
+	}
+	if st.hosts != nil {
+		st.hosts.close()
 	}
 	st.Proxies.Close()
 	if st.Standalone != nil && st.plan.FaktoryURL != "" && st.Queue != "" {

@@ -138,6 +138,11 @@ type Run struct {
 	// the environment's failure: EndedRedisKill. Empty for every other run.
 	Ended string   `json:"ended,omitempty"`
 	Notes []string `json:"notes,omitempty"`
+	// Workers are the worker hosts of a run on hosts (--hosts), each with its share.
+	Workers []WorkerHost `json:"workers,omitempty"`
+	// Clocks names the clock each timing point's two ends were read on (DESIGN §5):
+	// "enqueue": "driver" and so on.
+	Clocks map[string]string `json:"clocks,omitempty"`
 	// Params are the scenario settings that distinguish this run (matrix values and an
 	// explicit run's own settings), canonical ("rtt": "100ms").
 	Params map[string]string `json:"params,omitempty"`

@@ -64,7 +64,7 @@ type WorkerReport struct {
 // stay as sent, and WorkerReport says so.
 type Collector struct {
 	sink CompletionSink
-	dec  *API // decodes the list, with the API's limits and answers
+	dec  *API             // decodes the list, with the API's limits and answers
 	now  func() time.Time // the collector's clock (tests shift it)
 	mu   sync.Mutex
 	byW  map[string]*WorkerReport

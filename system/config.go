@@ -41,9 +41,9 @@ type Config struct {
 	// jobs/s; 0: DefaultWorkerRate).
 	WorkerRate float64
 	// Set by a benchmark run, not by the environment: the worker link's measured RTT
-	// (0: measured at start) and the simulated work per job.
+	// (0: measured at start).
 	WorkerRTT time.Duration
-	Work      Work
+	Work      Work // WORKER_WORK: the simulated work per job
 }
 
 // DefaultWorkerRate is the rate a standing tuned worker is sized for when WORKER_RATE
@@ -134,6 +134,14 @@ var knobs = []knob{
 			return errBadValue
 		}
 		c.WorkerReportURL = v
+		return nil
+	}},
+	{"WORKER_WORK", "a duration a job takes, optionally with :spin (busy CPU), e.g. 2ms or 500us:spin", func(c *Config, v string) error {
+		w, err := ParseWork(v)
+		if err != nil || w.D > time.Hour {
+			return errBadValue
+		}
+		c.Work = w
 		return nil
 	}},
 	{"WORKER_NAME", "1 to 64 letters, digits, '.', '_' or '-', e.g. worker-1", func(c *Config, v string) error {
