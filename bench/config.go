@@ -244,8 +244,19 @@ const HostsNone = "none"
 
 // isWorkerHost says name is worker-N of the run's worker hosts.
 func (c RunConfig) isWorkerHost(name string) bool {
+	n, ok := workerHostNumber(name)
+	return ok && n <= c.HostWorkers
+}
+
+// IsWorkerHostName says name has the form of a worker host's, worker-N (N from 1).
+func IsWorkerHostName(name string) bool {
+	_, ok := workerHostNumber(name)
+	return ok
+}
+
+func workerHostNumber(name string) (int, bool) {
 	n, err := strconv.Atoi(strings.TrimPrefix(name, "worker-"))
-	return strings.HasPrefix(name, "worker-") && err == nil && n >= 1 && n <= c.HostWorkers && name == fmt.Sprintf("worker-%d", n)
+	return n, strings.HasPrefix(name, "worker-") && err == nil && n >= 1 && name == fmt.Sprintf("worker-%d", n)
 }
 
 // validatePhases checks each phase against the run's links and the other phases.
@@ -276,7 +287,7 @@ func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 			bad("phase %d: %s kill takes no for (a kill is instantaneous): accepted is %s@AT=kill, e.g. %s@1s=kill", i+1, PartRedis, PartRedis, PartRedis)
 		case part:
 		case !link:
-			bad("phase %d: link %q: accepted values are %s, or the parts %s, %s (fault restart), %s (fault kill)", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "), PartFaktory, PartAPI, PartRedis)
+			bad("phase %d: link %q: accepted values are %s, or the parts %s, %s (fault restart), %s (fault kill), worker-N (fault kill, with hosts, N from 1 to the worker hosts)", i+1, p.Link, strings.Join(slices.Sorted(maps.Keys(plan)), ", "), PartFaktory, PartAPI, PartRedis)
 		case p.Condition.Fault == netem.FaultRestart:
 			bad("phase %d: restart is a part's fault: give it to %s or %s, not to link %s", i+1, PartFaktory, PartAPI, p.Link)
 		case kill:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,5 +91,59 @@ func TestHostsNetnsRun(t *testing.T) {
 	}
 	if ns, _ := hosts.Namespaces(); len(ns) > 0 {
 		t.Errorf("namespaces left: %v", ns)
+	}
+}
+
+// A worker host killed mid-run (--phase worker-1@AT=kill, on local hosts): its process
+// gets SIGKILL while it holds jobs; the other worker goes on; the jobs the killed one
+// held stay Faktory's (reserved, coming back after the reservation), so with a drain
+// cut short they count as pending, never as lost; the result marks the host killed.
+func TestHostsWorkerKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run on hosts starts four processes")
+	}
+	useWfbenchBinary(t)
+	cfg := Default()
+	cfg.Hosts, cfg.HostWorkers = hosts.ModeLocal, 2
+	// 100 ms jobs on 2 slots each at 50 jobs/s: both workers are busy when the kill comes.
+	cfg.Rate, cfg.Duration, cfg.Work, cfg.WorkerConcurrency = 50, 2*time.Second, "100ms", 2
+	cfg.DrainWait = 3 * time.Second // the killed worker's jobs come back only after ~1-2 min
+	ph, err := ParsePhase("worker-1@1s=kill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Phases = []Phase{ph}
+	run, err := Execute(testCtx(t, 2*time.Minute), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := run.Jobs
+	if j.Lost != 0 || j.Pending == 0 || j.Completed+j.Pending+j.Unreported != j.Accepted {
+		t.Errorf("jobs %+v: want the killed worker's jobs pending, none lost", j)
+	}
+	if len(run.Workers) != 2 || !run.Workers[0].Killed || run.Workers[1].Killed || run.Workers[1].Completed == 0 {
+		t.Errorf("workers %+v: want worker-1 killed, worker-2 going on", run.Workers)
+	}
+}
+
+// Bad phases on hosts are refused with the accepted form.
+func TestHostsPhaseValidate(t *testing.T) {
+	cfg := Default()
+	cfg.Hosts, cfg.HostWorkers = hosts.ModeLocal, 2
+	for _, text := range []string{"worker-3@1s=kill", "worker-1@1s+1s=kill", "worker-1@1s=reset", "faktory@1s+1s=restart", "redis@1s=kill"} {
+		ph, err := ParsePhase(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cfg
+		c.Phases = []Phase{ph}
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s accepted on hosts", text)
+		}
+	}
+	c := Default()
+	c.HostWorkers = 2
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--hosts") {
+		t.Errorf("--workers 2 without --hosts: %v", err)
 	}
 }

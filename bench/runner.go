@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ func phasesEnd(phases []Phase) time.Duration {
 	for _, p := range phases {
 		if p.For > 0 {
 			end = max(end, p.At+p.For)
+		}
+		if p.Condition.Fault == netem.FaultKill && strings.HasPrefix(p.Link, "worker-") {
+			end = max(end, p.At+system.RecoveryAfterKill) // its jobs come back that late
 		}
 	}
 	return end
@@ -326,6 +330,9 @@ func (e *execution) account() {
 		e.rec.Held(queued + held)
 	default:
 		e.rec.Held(queued + reserved)
+		if e.st.hosts != nil {
+			e.reconcileAcks()
+		}
 		if reserved > 0 {
 			e.out.Notes = append(e.out.Notes, fmt.Sprintf("%d of the run's jobs were queued and %d reserved when the run ended: a reserved job was handed to a worker that never acknowledged it (a fault on its link, or a slot stopped mid-job); Faktory hands it out again after its %d s reservation",
 				queued, reserved, system.ReserveFor))
@@ -336,6 +343,28 @@ func (e *execution) account() {
 	}
 }
 
+// reconcileAcks asks the hosts' Faktory (which served this run alone) how many jobs were
+// acknowledged: a worker process killed with completion reports still buffered did those
+// jobs, and they are unreported rather than lost.
+func (e *execution) reconcileAcks() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := e.st.Faktory.Dial(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	state, err := c.CurrentState()
+	if err != nil {
+		return
+	}
+	acked := int(state.Data.TotalProcessed) - int(state.Data.TotalFailures)
+	e.rec.Acked(acked)
+	if _, done := e.rec.Counts(); acked > done {
+		e.out.Notes = append(e.out.Notes, fmt.Sprintf("Faktory counted %d jobs acknowledged, the workers reported %d: the difference was done by a worker process killed with its reports still buffered (unreported: done, not timed)", acked, done))
+	}
+}
+
 // finish fills the run's figures from the recorder's snapshot and says how it ended.
 func (e *execution) finish(ctx context.Context) error {
 	out := &e.out
@@ -343,6 +372,12 @@ func (e *execution) finish(ctx context.Context) error {
 	out.Clocks = clocks(e.st.hosts, e.p.OpenLoop())
 	if e.st.hosts != nil {
 		out.Workers = e.st.hosts.workers()
+		for _, w := range out.Workers {
+			if w.Killed {
+				out.Notes = append(out.Notes, fmt.Sprintf("worker host %s was killed (SIGKILL) by its phase: the jobs it had reserved ran again on the other workers once Faktory let them go (a %d s reservation, its reaper every 15 s, a first retry 15 to 44 s later); the drain waited up to %s after the kill for them, and their latencies include that wait; a job it finished but never acknowledged ran twice (counted in duplicated)",
+					w.Name, system.ReserveFor, system.RecoveryAfterKill))
+			}
+		}
 	}
 	if p50, p99, n := e.st.Proxies.Lateness(); n > 0 {
 		out.DelayLine = &reports.DelayLine{LatenessP50MS: ms(p50), LatenessP99MS: ms(p99), Deliveries: n}

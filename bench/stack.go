@@ -281,7 +281,9 @@ func (st *Stack) FaktoryHolds(ctx context.Context) (queued, reserved int, err er
 	}
 	reserved = -1
 	if st.Broker != nil || st.hosts != nil {
-		reserved = int(state.Data.Sets["working"])
+		// A job waiting for its retry (its worker was killed, its reservation expired)
+		// is held as surely as a reserved one.
+		reserved = int(state.Data.Sets["working"] + state.Data.Sets["retries"])
 	}
 	return int(state.Data.Queues[st.Queue]), reserved, nil
 }

@@ -73,6 +73,9 @@ type Recorder struct {
 	// held: the run's unfinished jobs Faktory still holds (queued or reserved), asked of
 	// it when the drain ended; -1 until then.
 	held int
+	// acked: how many of the run's jobs Faktory counted as acknowledged, when workers
+	// report from other processes (-1: not asked); see Acked.
+	acked int
 	// tl, when set, also records each sample by the interval of its wall time; the
 	// snapshot closes it (series in intervals, a write error in tlErr).
 	tl        *Timeline
@@ -90,6 +93,7 @@ func NewRecorder(run string) *Recorder {
 		hist:    map[string]*hdrhistogram.Histogram{},
 		changed: make(chan struct{}, 1),
 		held:    -1,
+		acked:   -1,
 	}
 	for _, p := range []string{reports.PointEnqueue, reports.PointPickup, reports.PointEndToEnd} {
 		r.hist[p] = reports.NewHistogram()
@@ -379,6 +383,16 @@ func (r *Recorder) Held(n int) {
 	r.held = n
 }
 
+// Acked tells the recorder how many of the run's jobs Faktory counted as acknowledged.
+// With workers in other processes, a job can be done and acknowledged while its
+// completion report dies with its worker (killed with the report still buffered): such
+// a job is unreported, not lost, and has no latency. Call it before Snapshot.
+func (r *Recorder) Acked(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.acked = n
+}
+
 // Settle ends the run's accounting: a job whose call never returned (an interrupted run)
 // but which a worker ran counts as accepted late. Call it once the load has stopped.
 func (r *Recorder) Settle() {
@@ -424,6 +438,10 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 	// Faktory's count may include jobs whose call failed (not accepted, yet queued):
 	// never more pending than unfinished.
 	pending := min(max(r.held, 0), unfinished)
+	unreported := 0
+	if r.acked >= 0 {
+		unreported = min(max(r.acked-r.completed, 0), unfinished-pending)
+	}
 	for _, st := range r.jobs { // finished jobs are gone from jobs
 		if st.phase != phaseAccepted {
 			errs++
@@ -437,7 +455,7 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 		Jobs: reports.Jobs{
 			Requested: requested, Accepted: r.accepted, Completed: r.completed,
 			Failed: r.failed, Duplicated: r.duplicated, Errors: errs,
-			Pending: pending, Lost: unfinished - pending,
+			Pending: pending, Unreported: unreported, Lost: unfinished - pending - unreported,
 		},
 	}
 	for k, h := range r.hist {

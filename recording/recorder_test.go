@@ -252,6 +252,33 @@ func TestRecorderPendingHeldByFaktory(t *testing.T) {
 	}
 }
 
+// Jobs Faktory counted as acknowledged beyond those reported are unreported (done by a
+// worker process killed with its reports buffered), not lost; never more than what is
+// unfinished and not pending.
+func TestRecorderUnreportedAcked(t *testing.T) {
+	ids := []string{"wfbtest-1", "wfbtest-2", "wfbtest-3", "wfbtest-4", "wfbtest-5"}
+	for _, tc := range []struct {
+		held, acked               int
+		pending, unreported, lost int
+	}{
+		{1, -1, 1, 0, 3}, // not asked: as before
+		{1, 1, 1, 0, 3},  // Faktory acknowledged only the reported one
+		{1, 3, 1, 2, 1},
+		{2, 9, 2, 2, 0},
+	} {
+		r := NewRecorder(testRun)
+		r.Begin(ids, at(0))
+		r.Call(at(0), at(0), at(5), ids, nil, false)
+		r.Complete(done("wfbtest-1", 6, 7))
+		r.Held(tc.held)
+		if tc.acked >= 0 {
+			r.Acked(tc.acked)
+		}
+		s := r.Snapshot(len(ids))
+		wantJobs(t, s, reports.Jobs{Requested: 5, Accepted: 5, Completed: 1, Pending: tc.pending, Unreported: tc.unreported, Lost: tc.lost})
+	}
+}
+
 // A drain with an idle window ends when nothing completes for that long, and not while
 // every job is done; its context still bounds it.
 func TestRecorderDrainStalls(t *testing.T) {

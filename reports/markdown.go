@@ -248,9 +248,14 @@ func (m *mdWriter) run(r *Run, overTime *Plot) {
 
 	m.p("### Jobs\n\n")
 	j := r.Jobs
-	m.table([]string{"requested", "accepted", "completed", "failed", "pending", "lost", "duplicated", "errors"}, "rrrrrrrr",
-		[][]string{{fmt.Sprint(j.Requested), fmt.Sprint(j.Accepted), fmt.Sprint(j.Completed), fmt.Sprint(j.Failed),
-			fmt.Sprint(j.Pending), fmt.Sprint(j.Lost), fmt.Sprint(j.Duplicated), fmt.Sprint(j.Errors)}})
+	heads := []string{"requested", "accepted", "completed", "failed", "pending", "lost", "duplicated", "errors"}
+	row := []string{fmt.Sprint(j.Requested), fmt.Sprint(j.Accepted), fmt.Sprint(j.Completed), fmt.Sprint(j.Failed),
+		fmt.Sprint(j.Pending), fmt.Sprint(j.Lost), fmt.Sprint(j.Duplicated), fmt.Sprint(j.Errors)}
+	if j.Unreported > 0 { // a worker host killed with reports in flight: done, not timed
+		heads = slices.Insert(heads, 5, "unreported")
+		row = slices.Insert(row, 5, fmt.Sprint(j.Unreported))
+	}
+	m.table(heads, strings.Repeat("r", len(heads)), [][]string{row})
 
 	m.p("### Latency (ms)\n\n")
 	points := append([]string(nil), Points...)

@@ -120,6 +120,7 @@ func mergeRun(dst, src *Run) error {
 	j.Completed += s.Completed
 	j.Failed += s.Failed
 	j.Pending += s.Pending
+	j.Unreported += s.Unreported
 	j.Lost += s.Lost
 	j.Duplicated += s.Duplicated
 	j.Errors += s.Errors

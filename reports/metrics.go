@@ -55,6 +55,7 @@ var Metrics = []*Metric{
 	jobCount("completed", true, func(j Jobs) int { return j.Completed }),
 	jobCount("failed", false, func(j Jobs) int { return j.Failed }),
 	jobCount("pending", false, func(j Jobs) int { return j.Pending }),
+	jobCount("unreported", false, func(j Jobs) int { return j.Unreported }),
 	jobCount("lost", false, func(j Jobs) int { return j.Lost }),
 	jobCount("duplicated", false, func(j Jobs) int { return j.Duplicated }),
 	jobCount("errors", false, func(j Jobs) int { return j.Errors }),

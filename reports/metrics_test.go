@@ -10,7 +10,7 @@ import (
 // not measure it.
 func TestMetricsReadARun(t *testing.T) {
 	r := &Run{
-		Jobs:       Jobs{Requested: 11, Accepted: 10, Completed: 7, Failed: 1, Pending: 1, Lost: 1, Duplicated: 2, Errors: 3},
+		Jobs:       Jobs{Requested: 11, Accepted: 10, Completed: 7, Failed: 1, Pending: 1, Unreported: 4, Lost: 1, Duplicated: 2, Errors: 3},
 		Throughput: Throughput{EnqueueJobsPerS: 100, CompletedJobsPerS: 90, DrainJobsPerS: 80},
 		DurationS:  Durations{Enqueue: 4, Total: 5},
 		Model:      Model{Efficiency: 0.75},
@@ -21,7 +21,7 @@ func TestMetricsReadARun(t *testing.T) {
 	want := map[string]float64{
 		"throughput": 100, "completed_throughput": 90, "drain_throughput": 80,
 		"min": 1, "mean": 2, "p50": 3, "p90": 4, "p99": 5, "p999": 6, "max": 7,
-		"requested": 11, "accepted": 10, "completed": 7, "failed": 1, "pending": 1, "lost": 1, "duplicated": 2, "errors": 3, "ended_by_kill": 1,
+		"requested": 11, "accepted": 10, "completed": 7, "failed": 1, "pending": 1, "unreported": 4, "lost": 1, "duplicated": 2, "errors": 3, "ended_by_kill": 1,
 		"efficiency": 0.75, "enqueue_duration": 4, "total_duration": 5, "link_rtt": 20, "bytes_per_job": 100,
 	}
 	args := map[string]string{ArgPoint: PointPickup, ArgLink: "client-api"}

@@ -228,9 +228,13 @@ type Jobs struct {
 	Completed int `json:"completed"`
 	Failed    int `json:"failed"`
 	// Pending: accepted, not finished, and still held by Faktory (queued or reserved)
-	// when the run ended; not a failure. Lost: accepted, not finished, and held nowhere.
-	// completed + failed + pending + lost == accepted.
+	// when the run ended; not a failure. Unreported: done (Faktory counted them
+	// acknowledged) but never reported to the recorder, their worker process killed with
+	// the report in flight: not lost, not timed (runs on hosts only). Lost: accepted, not
+	// finished, and held nowhere.
+	// completed + failed + pending + unreported + lost == accepted.
 	Pending    int `json:"pending"`
+	Unreported int `json:"unreported,omitempty"`
 	Lost       int `json:"lost"`
 	Duplicated int `json:"duplicated"`
 	Errors     int `json:"errors"`

@@ -106,6 +106,9 @@ func runWarnings(r *Run) []string {
 	if r.Jobs.Pending > 0 {
 		w = append(w, pendingLine(r))
 	}
+	if r.Jobs.Unreported > 0 {
+		w = append(w, fmt.Sprintf("%s done (acknowledged to Faktory) but never reported: their worker host was killed with the reports in flight; not lost, not timed", plural(r.Jobs.Unreported, "job")))
+	}
 	if r.Jobs.Duplicated > 0 {
 		w = append(w, fmt.Sprintf("%s completed more than once", plural(r.Jobs.Duplicated, "job")))
 	}

@@ -502,8 +502,8 @@ func phasesOf(n *yaml.Node, at reporter) []phaseDef {
 		}
 		if v := f["link"]; v != nil {
 			p.Link = scalar(v, "link", at)
-			if !slices.Contains(netem.LinkNames, p.Link) && p.Link != bench.PartFaktory && p.Link != bench.PartAPI && p.Link != bench.PartRedis {
-				at(v.Line, "phase link %q: accepted values are %s, or the parts %s, %s (fault restart), %s (fault kill)", p.Link, strings.Join(netem.LinkNames, ", "), bench.PartFaktory, bench.PartAPI, bench.PartRedis)
+			if !slices.Contains(netem.LinkNames, p.Link) && p.Link != bench.PartFaktory && p.Link != bench.PartAPI && p.Link != bench.PartRedis && !bench.IsWorkerHostName(p.Link) {
+				at(v.Line, "phase link %q: accepted values are %s, or the parts %s, %s (fault restart), %s (fault kill), worker-N (fault kill, with hosts)", p.Link, strings.Join(netem.LinkNames, ", "), bench.PartFaktory, bench.PartAPI, bench.PartRedis)
 			}
 		} else {
 			at(item.Line, "phase: link missing; one of %s", strings.Join(netem.LinkNames, ", "))

@@ -41,6 +41,16 @@ const (
 // default (a run's drain must be longer than that to see them).
 const ReserveFor = 60
 
+// Retries is the retries benchmark jobs allow: one, so that the jobs a killed worker had
+// reserved come back once their reservation expires (with none, Faktory drops them).
+// The driver sends no job that fails, and a job run twice is counted as a duplicate.
+const Retries = 1
+
+// RecoveryAfterKill bounds when the jobs a worker process held when it was killed run
+// again: Faktory's reservation (ReserveFor), its reaper's period (15 s), the first
+// retry's delay (15 s plus up to 29 s) and its retry scanner's period (5 s).
+const RecoveryAfterKill = (ReserveFor + 15 + 44 + 5) * time.Second
+
 // MathArgs is the single argument of every math job.
 type MathArgs struct {
 	A         float64 `json:"a"`
@@ -74,7 +84,7 @@ func NewJob(jobType string, a MathArgs, run, queue string) *faktory.Job {
 	j := faktory.NewJob(jobType, map[string]any{"a": a.A, "b": a.B, "request_id": a.RequestID})
 	j.Queue = cmp.Or(queue, DefaultQueue)
 	j.ReserveFor = ReserveFor
-	retry := 0 // a benchmark job that fails is counted, not retried behind the recorder's back
+	retry := Retries
 	j.Retry = &retry
 	if run != "" {
 		j.SetCustom(CustomRun, run)

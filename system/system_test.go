@@ -492,8 +492,8 @@ func TestCompute(t *testing.T) {
 
 func TestNewJobRoundTrip(t *testing.T) {
 	j := NewJob(JobAdd, MathArgs{A: 1.5, B: 2, RequestID: "rid"}, "run-1", "")
-	if j.Queue != DefaultQueue || j.ReserveFor != ReserveFor || j.Retry == nil || *j.Retry != 0 {
-		t.Errorf("job %+v: want queue %s, reserve_for %d, retry 0", j, DefaultQueue, ReserveFor)
+	if j.Queue != DefaultQueue || j.ReserveFor != ReserveFor || j.Retry == nil || *j.Retry != Retries {
+		t.Errorf("job %+v: want queue %s, reserve_for %d, retry %d", j, DefaultQueue, ReserveFor, Retries)
 	}
 	// Through JSON, as Faktory hands it to a worker.
 	data, err := json.Marshal(j)

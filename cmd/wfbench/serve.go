@@ -24,6 +24,7 @@ type configFlags struct {
 	raw map[string]string // the text each shared setting's flag was given, by key
 	fl  system.Config     // the standing system's own knobs' flags
 	env map[string]string // own knob's flag name → its environment variable
+	rc  bench.RunConfig   // the shared settings as resolve found them
 }
 
 // sharedSettings are the run settings serve and up read from the environment.
@@ -97,6 +98,7 @@ func (c *configFlags) resolve(fs *pflag.FlagSet) (system.Config, error) {
 			errs = append(errs, fmt.Errorf("--%s %s (%s): %w", s.Flag, s.Get(rc), s.Env, err))
 		}
 	}
+	c.rc = rc
 	return bench.SystemConfig(cfg, rc), errors.Join(errs...)
 }
 
@@ -154,9 +156,17 @@ func addBindFlags(fs *pflag.FlagSet, o *system.ServeOptions) {
 	fs.StringVar(&o.DataDir, "data-dir", "", "keep the embedded Faktory's storage (its queues) in this folder across restarts; without it storage is temporary and a restart loses every queued job")
 }
 
+// hostsFlags are up's --hosts options.
+type hostsFlags struct {
+	mode          string
+	workers, apis int
+	rtt           time.Duration
+}
+
 func newUpCmd() *cobra.Command {
 	var o system.ServeOptions
 	var cf *configFlags
+	var h hostsFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run the whole reference system standing, until Ctrl-C",
@@ -164,16 +174,24 @@ func newUpCmd() *cobra.Command {
 prints where each listens, for poking at them (curl, Faktory's Web UI). Same
 configuration as serve.`,
 		Example: `  wfbench up
+  wfbench up --hosts netns --workers 2 --rtt 23ms
   curl -s localhost:8080/metrics | grep wfbench_faktory_pool
   API_ENQUEUE_MODE=async WORKER_POLL=tuned wfbench up`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if h.mode != bench.HostsNone {
+				return upOnHosts(cmd, cf, h)
+			}
 			o.Parts = []string{system.PartFaktory, system.PartAPI, system.PartWorker}
 			return serve(cmd, cf, o)
 		},
 	}
 	cf = addConfigFlags(cmd.Flags())
 	addBindFlags(cmd.Flags(), &o)
+	cmd.Flags().StringVar(&h.mode, "hosts", bench.HostsNone, "run each part as its own wfbench serve process on a host of its own: local (127.0.0.1) or netns (a network namespace per part, joined to this process by a veth pair; needs root and ip), with a link of this process's on every path between them")
+	cmd.Flags().IntVar(&h.workers, "workers", 1, "--hosts: worker hosts")
+	cmd.Flags().IntVar(&h.apis, "apis", 1, "--hosts: API hosts")
+	durationVar(cmd.Flags(), &h.rtt, "rtt", 0, "--hosts: the RTT of the links that cross the WAN in the central topology (client-api, client-faktory, worker-faktory)")
 	cmd.Flags().Lookup("web").DefValue = "127.0.0.1:7420"
 	_ = cmd.Flags().Set("web", "127.0.0.1:7420")
 	return cmd
@@ -202,5 +220,36 @@ func serve(cmd *cobra.Command, cf *configFlags, o system.ServeOptions) error {
 	if err := st.Close(context.Background()); err != nil {
 		return &exitError{exitCheckFailed, fmt.Errorf("stop: %w", err)}
 	}
+	return nil
+}
+
+// upOnHosts stands the system on hosts (up --hosts) until Ctrl-C: the same assembly a
+// run on hosts measures, for drivers of their own (run --api-url, several at once).
+func upOnHosts(cmd *cobra.Command, cf *configFlags, h hostsFlags) error {
+	if _, err := cf.resolve(cmd.Flags()); err != nil {
+		return usageErr(err)
+	}
+	for _, f := range []string{"bind-faktory", "bind-api", "web", "data-dir"} {
+		if fl := cmd.Flags().Lookup(f); fl.Changed && fl.Value.String() != fl.DefValue {
+			return usageErr(fmt.Errorf("--%s is not for --hosts: each part listens on its own host, on a port it picks, printed at start", f))
+		}
+	}
+	rc := cf.rc
+	rc.Hosts, rc.HostWorkers, rc.HostAPIs, rc.RTT = h.mode, h.workers, h.apis, h.rtt
+	if err := rc.Validate(); err != nil {
+		return usageErr(err)
+	}
+	ctx := cmd.Context()
+	s, err := bench.StandOnHosts(ctx, rc)
+	if err != nil {
+		return &exitError{exitEnvironment, err}
+	}
+	for _, l := range s.Lines {
+		fmt.Fprintln(cmd.OutOrStdout(), l)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "Ctrl-C stops it (every part stopped, every host removed).")
+	<-ctx.Done()
+	fmt.Fprintln(cmd.ErrOrStderr(), "stopping...")
+	s.Close()
 	return nil
 }
