@@ -63,6 +63,11 @@ func systemConfig(p Plan) system.Config {
 func StartStack(ctx context.Context, p Plan, runID string) (_ *Stack, err error) {
 	envErr := func(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err) }
 	backend, err := netem.NewBackend(ctx, p.Netem, p.ToxiproxyURL, runID)
+	if errors.Is(err, netem.ErrKernelNeedsHosts) && p.Hosts == hosts.ModeNetns {
+		// The probe passed: this kernel has sch_netem, but the hosts' links are the
+		// driver's toxiproxy links on their veths, which tc does not shape yet.
+		return nil, envErr("netem kernel", errors.New("this kernel has sch_netem, but shaping the veths of --hosts netns with tc is not wired yet: use --netem toxiproxy (the default) for the links between hosts"))
+	}
 	if err != nil {
 		return nil, envErr("netem "+p.Netem, err)
 	}
