@@ -263,6 +263,15 @@ func workerHostNumber(name string) (int, bool) {
 func (c RunConfig) validatePhases(plan map[string]netem.Spec) []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	killed := map[string]bool{}
+	for _, p := range c.Phases {
+		if c.OnHosts() && c.isWorkerHost(p.Link) {
+			killed[p.Link] = true
+		}
+	}
+	if len(killed) > 0 && len(killed) >= c.HostWorkers {
+		bad("phases kill every worker host (%d of %d): at least one must stay to run the killed ones' jobs again; add worker hosts (--workers)", len(killed), c.HostWorkers)
+	}
 	for i, p := range c.Phases {
 		partFault, part := partFaults[p.Link]
 		kill := p.Condition.Fault == netem.FaultKill

@@ -29,8 +29,55 @@ type hostsStack struct {
 	sink      forwardSink
 	mu        sync.Mutex
 	kills     []string // hosts a phase killed
+	stopping  bool     // the parts are being stopped: their exits are expected
+	stopErrs  []error  // parts that did not stop cleanly
+	wctx      context.Context
+	cancelRun context.CancelCauseFunc // ends the run when a part dies (watch)
 	// clientAddrs are the client-api links' addresses, one per API host.
 	clientAddrs []string
+}
+
+// ErrPartDied: a part's process on its host exited mid-run, and no phase killed it.
+var ErrPartDied = errors.New("a part's process died")
+
+// watch returns a context that also ends, with the death as its cause, when a part's
+// process exits mid-run that no phase killed (nil hs: nothing to watch). Like the
+// embedded broker's death, it ends the run as an environment failure.
+func (hs *hostsStack) watch(ctx context.Context) (context.Context, func()) {
+	if hs == nil {
+		return ctx, func() {}
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	hs.mu.Lock()
+	hs.wctx, hs.cancelRun = wctx, cancel
+	hs.mu.Unlock()
+	for _, h := range hs.cluster.Hosts("") {
+		hs.watchHost(h)
+	}
+	return wctx, func() { cancel(nil) }
+}
+
+// watchHost watches h's process, once it has started, for as long as the run watches.
+func (hs *hostsStack) watchHost(h *hosts.Host) {
+	hs.mu.Lock()
+	wctx, cancel := hs.wctx, hs.cancelRun
+	hs.mu.Unlock()
+	exited := hs.cluster.Exited(h)
+	if cancel == nil || exited == nil {
+		return // not watching yet, or not started: its start is watched instead
+	}
+	go func() {
+		select {
+		case <-exited:
+			hs.mu.Lock()
+			expected := hs.stopping || slices.Contains(hs.kills, h.Name)
+			hs.mu.Unlock()
+			if !expected {
+				cancel(fmt.Errorf("%w: %s on host %s exited (%s)", ErrPartDied, h.Part, h.Name, hs.cluster.Exit(h)))
+			}
+		case <-wctx.Done():
+		}
+	}()
 }
 
 // forwardSink hands completions to the recorder once the run has one.
@@ -123,7 +170,11 @@ func partEnv(p Plan) []string {
 			env = append(env, s.Env+"="+s.Get(p.RunConfig))
 		}
 	}
-	return append(env, "WORKER_ACK="+p.Ack, "WORKER_WORK="+workText(p.Work))
+	// A run's clients keep Faktory's own 5 s per-command deadline, as in process
+	// (systemConfig), not a standing system's 30 s: a link fault times calls out alike.
+	return append(env, "WORKER_ACK="+p.Ack, "WORKER_WORK="+workText(p.Work),
+		"JOB_RETRIES="+strconv.Itoa(jobRetries(p.RunConfig)),
+		"FAKTORY_CONNECT_TIMEOUT=5s", "FAKTORY_READ_TIMEOUT=5s", "FAKTORY_WRITE_TIMEOUT=5s")
 }
 
 // workText is w in ParseWork's form.
@@ -157,6 +208,7 @@ func (st *Stack) startHostWorkers(ctx context.Context, p Plan, sink system.Compl
 		if err := hs.cluster.Start(ctx, h, env); err != nil {
 			return err
 		}
+		hs.watchHost(h)
 	}
 	return nil
 }
@@ -176,6 +228,9 @@ func (hs *hostsStack) listen(host string) (string, error) {
 // stopParts stops the processes of one part (SIGTERM, then SIGKILL after the grace): a
 // worker finishes its running jobs and sends its last completions, an API flushes.
 func (hs *hostsStack) stopParts(part string, grace time.Duration) error {
+	hs.mu.Lock()
+	hs.stopping = true
+	hs.mu.Unlock()
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -189,11 +244,17 @@ func (hs *hostsStack) stopParts(part string, grace time.Duration) error {
 		})
 	}
 	wg.Wait()
+	hs.mu.Lock()
+	hs.stopErrs = append(hs.stopErrs, errs...)
+	hs.mu.Unlock()
 	return errors.Join(errs...)
 }
 
 // close stops every part and the collector, and removes the hosts.
 func (hs *hostsStack) close() {
+	hs.mu.Lock()
+	hs.stopping = true
+	hs.mu.Unlock()
 	_ = hs.cluster.Close()
 	for _, s := range hs.servers {
 		_ = s.Close()
@@ -276,12 +337,12 @@ func (h *hostPart) Impose(c netem.Condition) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.hs.mu.Lock() // the intent first: the watcher sees the exit before Kill returns
+	h.hs.kills = append(h.hs.kills, h.host.Name)
+	h.hs.mu.Unlock()
 	if err := h.hs.cluster.Kill(h.host); err != nil {
 		return err
 	}
-	h.hs.mu.Lock()
-	h.hs.kills = append(h.hs.kills, h.host.Name)
-	h.hs.mu.Unlock()
 	h.cond, h.imposed = c, true
 	return nil
 }
@@ -290,7 +351,9 @@ func (h *hostPart) Lift() error { return nil } // a killed process stays dead fo
 // hostStopGrace is how long a part process may take to stop: a worker's slot may be in
 // Faktory's 2 s long poll, whose answer then crosses the link; an API flushes.
 func hostStopGrace(l netem.LinkHandle) time.Duration {
-	grace := 15 * time.Second // a worker's 5 s to finish its jobs, 10 s to send its last completions
+	// A worker's serve shutdown: 5 s to finish its jobs, 5 s more for their ACKs, 10 s to
+	// send its last completions (system.Standalone.Close and Worker.Stop).
+	grace := 20 * time.Second
 	if l != nil {
 		grace += 2 * (l.Spec().RTT + l.Spec().Jitter)
 	}

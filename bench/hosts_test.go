@@ -2,12 +2,15 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,7 +94,7 @@ func TestHostsNetnsRun(t *testing.T) {
 	if sum != run.Jobs.Completed {
 		t.Errorf("workers' shares add to %d, the run completed %d", sum, run.Jobs.Completed)
 	}
-	if ns, _ := hosts.Namespaces(); len(ns) > 0 {
+	if ns, _ := hosts.OwnNamespaces(os.Getpid()); len(ns) > 0 {
 		t.Errorf("namespaces left: %v", ns)
 	}
 }
@@ -132,13 +135,16 @@ func TestHostsWorkerKill(t *testing.T) {
 func TestHostsPhaseValidate(t *testing.T) {
 	cfg := Default()
 	cfg.Hosts, cfg.HostWorkers = hosts.ModeLocal, 2
-	for _, text := range []string{"worker-3@1s=kill", "worker-1@1s+1s=kill", "worker-1@1s=reset", "faktory@1s+1s=restart", "redis@1s=kill"} {
-		ph, err := ParsePhase(text)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, text := range []string{"worker-3@1s=kill", "worker-1@1s+1s=kill", "worker-1@1s=reset", "faktory@1s+1s=restart", "redis@1s=kill", "worker-1@1s=kill worker-2@2s=kill"} {
 		c := cfg
-		c.Phases = []Phase{ph}
+		c.Phases = nil
+		for _, f := range strings.Fields(text) { // phases apart by spaces
+			ph, err := ParsePhase(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Phases = append(c.Phases, ph)
+		}
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s accepted on hosts", text)
 		}
@@ -147,5 +153,44 @@ func TestHostsPhaseValidate(t *testing.T) {
 	c.HostWorkers = 2
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--hosts") {
 		t.Errorf("--workers 2 without --hosts: %v", err)
+	}
+}
+
+// A part's process that dies mid-run, not by a phase (here the API's, killed from
+// outside), ends the run as an environment failure naming it, with what was measured.
+func TestHostsPartDeathEndsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a run on hosts starts three processes")
+	}
+	useWfbenchBinary(t)
+	cfg := Default()
+	cfg.Hosts = hosts.ModeLocal
+	cfg.Rate, cfg.Duration = 100, 20*time.Second
+	var once sync.Once
+	killed := make(chan error, 1)
+	opts := Options{Progress: func(p Progress) {
+		if p.Accepted < 50 {
+			return
+		}
+		once.Do(func() {
+			out, err := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid()), "-f", "serve api").Output()
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+			if err != nil || pid == 0 {
+				killed <- fmt.Errorf("find the API process: %v (%q)", err, out)
+				return
+			}
+			killed <- syscall.Kill(pid, syscall.SIGKILL)
+		})
+	}}
+	start := time.Now()
+	run, err := Execute(testCtx(t, 2*time.Minute), cfg, opts)
+	if kerr := <-killed; kerr != nil {
+		t.Fatal(kerr)
+	}
+	if !errors.Is(err, ErrEnvironment) || !errors.Is(err, ErrPartDied) || !strings.Contains(err.Error(), "api-1") {
+		t.Fatalf("Execute: %v, want an environment error naming api-1's death (interrupted %v, jobs %+v, notes %q)", err, run.Interrupted, run.Jobs, run.Notes)
+	}
+	if !run.Interrupted || run.Jobs.Accepted < 50 || time.Since(start) > time.Minute {
+		t.Errorf("run interrupted %v, jobs %+v after %s: want the partial run, cut short", run.Interrupted, run.Jobs, time.Since(start))
 	}
 }

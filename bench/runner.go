@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +35,7 @@ func phasesEnd(phases []Phase) time.Duration {
 		if p.For > 0 {
 			end = max(end, p.At+p.For)
 		}
-		if p.Condition.Fault == netem.FaultKill && strings.HasPrefix(p.Link, "worker-") {
+		if p.Condition.Fault == netem.FaultKill && IsWorkerHostName(p.Link) {
 			end = max(end, p.At+system.RecoveryAfterKill) // its jobs come back that late
 		}
 	}
@@ -108,6 +107,8 @@ func ExecutePlan(ctx context.Context, p Plan, opts Options) (_ reports.Run, err 
 	// interrupted, keeps what it measured, and returns the death as an environment error.
 	ctx, stopWatch := watchBroker(ctx, e.st.Broker)
 	defer stopWatch()
+	ctx, stopHosts := e.st.hosts.watch(ctx)
+	defer stopHosts()
 	defer func() { err = brokerDeath(ctx, err) }()
 
 	tgt, err := e.prepare(ctx)
@@ -188,7 +189,7 @@ func (e *execution) prepare(ctx context.Context) (target, error) {
 		}
 		tgt = t
 	case TargetFaktory:
-		ft, err := newFaktoryTarget(e.st.via(netem.ClientFaktory), e.runID, e.st.Queue, e.p.Concurrency)
+		ft, err := newFaktoryTarget(e.st.via(netem.ClientFaktory), e.runID, e.st.Queue, e.p.Concurrency, jobRetries(e.p.RunConfig))
 		if err != nil {
 			return nil, err
 		}
@@ -371,6 +372,11 @@ func (e *execution) finish(ctx context.Context) error {
 	out.Notes = append(out.Notes, e.st.Proxies.Notes()...) // what the links' backend could not do as configured
 	out.Clocks = clocks(e.st.hosts, e.p.OpenLoop())
 	if e.st.hosts != nil {
+		e.st.hosts.mu.Lock()
+		for _, err := range e.st.hosts.stopErrs {
+			out.Notes = append(out.Notes, fmt.Sprintf("stopping a part: %v", err))
+		}
+		e.st.hosts.mu.Unlock()
 		out.Workers = e.st.hosts.workers()
 		for _, w := range out.Workers {
 			if w.Killed {
@@ -420,6 +426,10 @@ func (e *execution) finish(ctx context.Context) error {
 		}
 		return fmt.Errorf("%w: %w", ErrEnvironment, cause)
 	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrPartDied) {
+		out.Notes = append(out.Notes, fmt.Sprintf("aborted: %v", cause))
+		return fmt.Errorf("%w: %w", ErrEnvironment, cause)
+	}
 	if snap.Jobs.Accepted == 0 && snap.LastErr != nil {
 		return fmt.Errorf("no job was accepted: %w", snap.LastErr)
 	}
@@ -452,7 +462,7 @@ func brokerDeathNote(phases []reports.Phase, j reports.Jobs) (note string, byPha
 // brokerDeath names the broker's death as the cause of a step that failed because of it,
 // rather than just "canceled".
 func brokerDeath(ctx context.Context, err error) error {
-	if cause := context.Cause(ctx); err != nil && errors.Is(cause, system.ErrBrokerDied) && !errors.Is(err, system.ErrBrokerDied) {
+	if cause := context.Cause(ctx); err != nil && (errors.Is(cause, system.ErrBrokerDied) || errors.Is(cause, ErrPartDied)) && !errors.Is(err, cause) {
 		return fmt.Errorf("%w: %w (%v)", ErrEnvironment, cause, err)
 	}
 	return err

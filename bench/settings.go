@@ -269,7 +269,7 @@ var settingsTable = []Setting{
 		case c.FaktoryURL != "" || c.APIURL != "":
 			return "the hosts run the run's own Faktory and API: not with --faktory-url or --api-url"
 		case c.Netem == netem.BackendExternal:
-			return "not with --netem toxiproxy-external (the links are the driver's own, on the hosts' veths): use toxiproxy, or kernel with netns"
+			return "not with --netem toxiproxy-external (the links are the driver's own, on the hosts' veths): use toxiproxy"
 		}
 		return ""
 	}),

@@ -55,7 +55,18 @@ func systemConfig(p Plan) system.Config {
 	// A run's clients keep Faktory's own per-command deadline (5 s; MaxRTT is bounded by
 	// it), not a standing system's 30 s: a link fault must time calls out as it would.
 	c.ConnectTimeout, c.ReadTimeout, c.WriteTimeout, c.KeepAlive = 0, 0, 0, 0
+	c.JobRetries = jobRetries(p.RunConfig)
 	return c
+}
+
+// jobRetries is the retries a run's jobs allow: one on the run's own Faktory (a killed
+// worker's jobs come back), none on a Faktory it does not own (nothing of the run comes
+// back to it after the run ended and removed its queue).
+func jobRetries(c RunConfig) int {
+	if c.FaktoryURL != "" {
+		return 0
+	}
+	return system.OwnBrokerRetries
 }
 
 // StartStack brings up the broker, the links and the API for p (the workers come with
@@ -80,6 +91,9 @@ func StartStack(ctx context.Context, p Plan, runID string) (_ *Stack, err error)
 	if p.OnHosts() {
 		st.Queue = system.DefaultQueue // the hosts' Faktory serves this run alone, their workers its default queue
 		if err := st.startHosts(ctx, p); err != nil {
+			if ctx.Err() != nil { // interrupted while the hosts started: an interrupt, not the machine
+				return nil, ctx.Err()
+			}
 			return nil, envErr("start the hosts", err)
 		}
 		return st, nil

@@ -167,23 +167,24 @@ func (t *apiTarget) close() { t.conns.close() }
 
 // faktoryTarget pushes straight to Faktory: PUSH for one job, PUSHB for more.
 type faktoryTarget struct {
-	pool  *system.Pool
-	run   string
-	queue string
+	pool    *system.Pool
+	run     string
+	queue   string
+	retries int // the jobs' (jobRetries)
 }
 
-func newFaktoryTarget(ep system.Endpoint, run, queue string, conns int) (*faktoryTarget, error) {
+func newFaktoryTarget(ep system.Endpoint, run, queue string, conns, retries int) (*faktoryTarget, error) {
 	p, err := system.NewPool(ep, conns)
 	if err != nil {
 		return nil, err
 	}
-	return &faktoryTarget{pool: p, run: run, queue: queue}, nil
+	return &faktoryTarget{pool: p, run: run, queue: queue, retries: retries}, nil
 }
 
 func (t *faktoryTarget) enqueue(ctx context.Context, c call) ([]string, []string, error) {
 	jobs := make([]*faktory.Job, len(c.args))
 	for i, a := range c.args {
-		jobs[i] = system.NewJob(system.Operations[c.types[i]], a, t.run, t.queue)
+		jobs[i] = system.NewJob(system.Operations[c.types[i]], a, t.run, t.queue, t.retries)
 	}
 	if len(jobs) == 1 {
 		err := t.pool.With(ctx, func(cl *faktory.Client) error { return cl.Push(jobs[0]) })

@@ -90,6 +90,13 @@ func New(ctx context.Context, o Options) (_ *Cluster, err error) {
 	if err := checkNetns(); err != nil {
 		return nil, err
 	}
+	// One driver at a time picks its block and puts its addresses up: two starting
+	// together would otherwise both see 10.200 free.
+	unlock, err := lockHosts()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	sweep()
 	block, err := addrBlock()
 	if err != nil {
@@ -197,6 +204,27 @@ func (c *Cluster) Kill(h *Host) error {
 	}
 	p.kill()
 	return nil
+}
+
+// Exited is closed when h's part has exited (nil before it started).
+func (c *Cluster) Exited(h *Host) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h.proc == nil {
+		return nil
+	}
+	return h.proc.done
+}
+
+// Exit says how h's part exited, with the last lines it printed.
+func (c *Cluster) Exit(h *Host) string {
+	c.mu.Lock()
+	p := h.proc
+	c.mu.Unlock()
+	if p == nil || !p.exited() {
+		return "running"
+	}
+	return fmt.Sprintf("%v: %s", p.err, p.output())
 }
 
 // Running says whether h's part is running.

@@ -84,7 +84,7 @@ func TestClusterLifecycle(t *testing.T) {
 			if err := c.Close(); err != nil {
 				t.Errorf("close: %v", err)
 			}
-			if ns, _ := Namespaces(); mode == ModeNetns && len(ns) > 0 {
+			if ns, _ := OwnNamespaces(os.Getpid()); mode == ModeNetns && len(ns) > 0 {
 				t.Errorf("namespaces left: %v", ns)
 			}
 			for _, pid := range procs {

@@ -45,6 +45,22 @@ func checkNetns() error {
 	return nil
 }
 
+// lockPath is where drivers on this machine take turns setting up their hosts.
+const lockPath = "/run/wfbench-hosts.lock"
+
+// lockHosts takes the machine-wide lock (flock: released if the driver dies).
+func lockHosts() (func(), error) {
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s: %w", ErrUnavailable, lockPath, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: lock %s: %w", ErrUnavailable, lockPath, err)
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
 // addrBlock picks B for 10.B.0.0/16, the addresses of this run's veths: the first of
 // 10.200–10.254 no interface of this namespace has an address in.
 func addrBlock() (int, error) {
@@ -102,6 +118,19 @@ func removeNetns(ns string) error {
 		return nil
 	}
 	return ip(context.Background(), "netns", "del", ns)
+}
+
+// OwnNamespaces lists the namespaces of the driver with this pid.
+func OwnNamespaces(pid int) ([]string, error) {
+	all, err := Namespaces()
+	prefix := fmt.Sprintf("%s%d-", nsPrefix, pid)
+	var own []string
+	for _, ns := range all {
+		if strings.HasPrefix(ns, prefix) {
+			own = append(own, ns)
+		}
+	}
+	return own, err
 }
 
 // Namespaces lists this package's namespaces present now (wfbench-*), for tests and

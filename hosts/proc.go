@@ -19,13 +19,15 @@ const readyLine = "Ctrl-C stops it."
 
 // proc is one `wfbench serve` process.
 type proc struct {
-	part  string
-	cmd   *exec.Cmd
-	done  chan struct{} // closed when it has exited
-	err   error         // its exit, once done
-	mu    sync.Mutex
-	lines []string // what it printed, the last maxLines
-	ready chan struct{}
+	part     string
+	cmd      *exec.Cmd
+	done     chan struct{} // closed when it has exited
+	err      error         // its exit, once done
+	mu       sync.Mutex
+	lines    []string // what it printed, the last maxLines
+	ready    chan struct{}
+	readDone chan struct{} // its output is read to the end
+	signaled bool          // we sent it a signal: its death by one is ours
 }
 
 const maxLines = 40
@@ -41,7 +43,7 @@ func startProc(ctx context.Context, part string, argv, env []string) (*proc, err
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	p := &proc{part: part, cmd: cmd, done: make(chan struct{}), ready: make(chan struct{})}
+	p := &proc{part: part, cmd: cmd, done: make(chan struct{}), ready: make(chan struct{}), readDone: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", part, err)
 	}
@@ -57,6 +59,7 @@ func startProc(ctx context.Context, part string, argv, env []string) (*proc, err
 	case <-p.ready:
 		return p, nil
 	case <-p.done:
+		<-p.readDone // its last words, which say why
 		return nil, fmt.Errorf("%s exited at start (%v): %s", part, p.err, p.output())
 	case <-ctx.Done():
 		p.kill()
@@ -71,6 +74,7 @@ func startProc(ctx context.Context, part string, argv, env []string) (*proc, err
 const startTimeout = 30 * time.Second
 
 func (p *proc) read(r io.Reader) {
+	defer close(p.readDone)
 	sc := bufio.NewScanner(r)
 	once := sync.Once{}
 	for sc.Scan() {
@@ -115,6 +119,9 @@ func (p *proc) stop(grace time.Duration) error {
 		return p.exitErr()
 	default:
 	}
+	p.mu.Lock()
+	p.signaled = true
+	p.mu.Unlock()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
@@ -129,14 +136,20 @@ func (p *proc) stop(grace time.Duration) error {
 
 // kill sends SIGKILL and waits for it to be gone.
 func (p *proc) kill() {
+	p.mu.Lock()
+	p.signaled = true
+	p.mu.Unlock()
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 }
 
 // exitErr is nil for a clean exit or one by our own signal.
 func (p *proc) exitErr() error {
+	p.mu.Lock()
+	ours := p.signaled
+	p.mu.Unlock()
 	var ee *exec.ExitError
-	if p.err == nil || errors.As(p.err, &ee) && ee.ExitCode() == -1 {
+	if p.err == nil || ours && errors.As(p.err, &ee) && ee.ExitCode() == -1 {
 		return nil
 	}
 	return fmt.Errorf("%s: %w: %s", p.part, p.err, p.output())

@@ -437,11 +437,12 @@ func (r *Recorder) Snapshot(requested int) Snapshot {
 	unfinished := max(r.accepted-r.completed-r.failed, 0)
 	// Faktory's count may include jobs whose call failed (not accepted, yet queued):
 	// never more pending than unfinished.
-	pending := min(max(r.held, 0), unfinished)
+	// An acknowledged job is surely not held: unreported first, then pending.
 	unreported := 0
 	if r.acked >= 0 {
-		unreported = min(max(r.acked-r.completed, 0), unfinished-pending)
+		unreported = min(max(r.acked-r.completed, 0), unfinished)
 	}
+	pending := min(max(r.held, 0), unfinished-unreported)
 	for _, st := range r.jobs { // finished jobs are gone from jobs
 		if st.phase != phaseAccepted {
 			errs++

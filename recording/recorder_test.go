@@ -253,8 +253,8 @@ func TestRecorderPendingHeldByFaktory(t *testing.T) {
 }
 
 // Jobs Faktory counted as acknowledged beyond those reported are unreported (done by a
-// worker process killed with its reports buffered), not lost; never more than what is
-// unfinished and not pending.
+// worker process killed with its reports buffered), not lost, and not pending either (an
+// acknowledged job is not held); never more than what is unfinished.
 func TestRecorderUnreportedAcked(t *testing.T) {
 	ids := []string{"wfbtest-1", "wfbtest-2", "wfbtest-3", "wfbtest-4", "wfbtest-5"}
 	for _, tc := range []struct {
@@ -264,7 +264,7 @@ func TestRecorderUnreportedAcked(t *testing.T) {
 		{1, -1, 1, 0, 3}, // not asked: as before
 		{1, 1, 1, 0, 3},  // Faktory acknowledged only the reported one
 		{1, 3, 1, 2, 1},
-		{2, 9, 2, 2, 0},
+		{2, 9, 0, 4, 0}, // every unfinished one acknowledged: none can be held
 	} {
 		r := NewRecorder(testRun)
 		r.Begin(ids, at(0))

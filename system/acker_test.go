@@ -20,7 +20,7 @@ func reserveJobs(t *testing.T, ctx context.Context, ep Endpoint, prefix string, 
 	t.Cleanup(func() { c.Close() })
 	jobs := make([]*faktory.Job, n)
 	for i := range jobs {
-		jobs[i] = NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: fmt.Sprintf("%s-%d", prefix, i)}, "", "")
+		jobs[i] = NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: fmt.Sprintf("%s-%d", prefix, i)}, "", "", 0)
 	}
 	if _, err := c.PushBulk(jobs); err != nil {
 		t.Fatal(err)

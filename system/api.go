@@ -85,6 +85,7 @@ type API struct {
 	MaxBody  int64 // request body limit in bytes
 	Queue    string
 	Mode     string // EnqueueSync or EnqueueAsync
+	Retries  int    // JOB_RETRIES: the retries each job allows (NewJob)
 
 	async   *asyncEnqueuer
 	results *ResultStore
@@ -118,6 +119,8 @@ type APIOptions struct {
 	// Token, when set (API_TOKEN), is required of every request but GET /healthz and
 	// GET /ping, as Authorization: Bearer <Token>.
 	Token string
+	// Retries each job allows (JOB_RETRIES; see NewJob).
+	Retries int
 }
 
 // HTTPTimeouts bound how long one client may hold one of the API's connections: a
@@ -173,7 +176,7 @@ func NewAPI(pool *Pool, o APIOptions) *API {
 		o.MaxBody = DefaultMaxBody
 	}
 	a := &API{Pool: pool, MaxBatch: o.MaxBatch, MaxBody: o.MaxBody, Queue: cmp.Or(o.Queue, DefaultQueue),
-		Mode: cmp.Or(o.Mode, EnqueueSync), results: o.Results, sink: o.Completions,
+		Mode: cmp.Or(o.Mode, EnqueueSync), Retries: o.Retries, results: o.Results, sink: o.Completions,
 		timeout: o.Timeouts.orDefault(DefaultHTTPTimeouts(o.MaxBody))}
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
@@ -434,7 +437,7 @@ func (a *API) enqueueOne(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	job := NewJob(jobType, args, run, queue)
+	job := NewJob(jobType, args, run, queue, a.Retries)
 	if a.async != nil {
 		if a.buffer(w, []*faktory.Job{job}) {
 			writeJSON(w, http.StatusAccepted, map[string]any{"job_id": job.Jid, "request_id": args.RequestID, "durable": false})
@@ -488,7 +491,7 @@ func (a *API) enqueueBatch(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("jobs[%d]: %v", i, err))
 			return
 		}
-		jobs[i], rids[i] = NewJob(jobType, args, run, queue), args.RequestID
+		jobs[i], rids[i] = NewJob(jobType, args, run, queue, a.Retries), args.RequestID
 	}
 	var resp struct {
 		JobIDs     []string          `json:"job_ids"`

@@ -3,6 +3,7 @@ package system
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,5 +82,22 @@ func TestParseClockSample(t *testing.T) {
 	}
 	if c, ok := parseClockSample("-1500/3000"); !ok || c.Offset != -1500 || c.RTT != 3000 || c.Uncertainty() != 1500 {
 		t.Errorf("-1500/3000: %+v %v", c, ok)
+	}
+}
+
+// JOB_RETRIES sets the retries of the API's jobs, within 0 to 25; anything else is
+// refused with the accepted form.
+func TestJobRetriesKnob(t *testing.T) {
+	cfg := DefaultConfig()
+	if err := SetKnob(&cfg, "JOB_RETRIES", "1"); err != nil || cfg.JobRetries != 1 {
+		t.Fatalf("JOB_RETRIES=1: %v, %d", err, cfg.JobRetries)
+	}
+	for _, bad := range []string{"-1", "26", "x", ""} {
+		if err := SetKnob(&cfg, "JOB_RETRIES", bad); err == nil || !strings.Contains(err.Error(), "0 to 25") {
+			t.Errorf("JOB_RETRIES=%q: %v", bad, err)
+		}
+	}
+	if DefaultConfig().JobRetries != 0 {
+		t.Error("a standing API's jobs allow retries by default")
 	}
 }

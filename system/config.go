@@ -33,6 +33,7 @@ type Config struct {
 	WorkerAck         string        // WORKER_ACK
 	WorkerReportURL   string        // WORKER_REPORT_URL: where a standalone worker POSTs completions
 	WorkerName        string        // WORKER_NAME: the name it reports them under ("" = host-pid)
+	JobRetries        int           // JOB_RETRIES: the retries the API's jobs allow (default 0)
 	// APIToken (API_TOKEN), when set, is the bearer token the API requires of every
 	// request but /healthz and /ping, and the one a standalone worker sends with its
 	// completions.
@@ -142,6 +143,14 @@ var knobs = []knob{
 			return errBadValue
 		}
 		c.Work = w
+		return nil
+	}},
+	{"JOB_RETRIES", "an integer from 0 to 25 (0: a job that fails, or whose reservation expires, is dropped)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxJobRetries {
+			return errBadValue
+		}
+		c.JobRetries = n
 		return nil
 	}},
 	{"WORKER_NAME", "1 to 64 letters, digits, '.', '_' or '-', e.g. worker-1", func(c *Config, v string) error {

@@ -41,10 +41,16 @@ const (
 // default (a run's drain must be longer than that to see them).
 const ReserveFor = 60
 
-// Retries is the retries benchmark jobs allow: one, so that the jobs a killed worker had
-// reserved come back once their reservation expires (with none, Faktory drops them).
-// The driver sends no job that fails, and a job run twice is counted as a duplicate.
-const Retries = 1
+// OwnBrokerRetries is the retries a run's jobs allow when the Faktory is the run's own
+// (embedded, or on its hosts): one, so that the jobs a killed worker had reserved come
+// back once their reservation expires (with none, Faktory drops them). The driver sends
+// no job that fails, and a job run twice is counted as a duplicate. On a Faktory the run
+// does not own (and by default, JOB_RETRIES) jobs allow none: nothing of a run comes back
+// to a live system after it ended.
+const OwnBrokerRetries = 1
+
+// MaxJobRetries bounds JOB_RETRIES.
+const MaxJobRetries = 25
 
 // RecoveryAfterKill bounds when the jobs a worker process held when it was killed run
 // again: Faktory's reservation (ReserveFor), its reaper's period (15 s), the first
@@ -80,12 +86,11 @@ func Compute(jobType string, a MathArgs) (float64, error) {
 }
 
 // NewJob builds the Faktory job for one math call, on queue ("" = DefaultQueue).
-func NewJob(jobType string, a MathArgs, run, queue string) *faktory.Job {
+func NewJob(jobType string, a MathArgs, run, queue string, retries int) *faktory.Job {
 	j := faktory.NewJob(jobType, map[string]any{"a": a.A, "b": a.B, "request_id": a.RequestID})
 	j.Queue = cmp.Or(queue, DefaultQueue)
 	j.ReserveFor = ReserveFor
-	retry := Retries
-	j.Retry = &retry
+	j.Retry = &retries
 	if run != "" {
 		j.SetCustom(CustomRun, run)
 	}

@@ -128,7 +128,7 @@ func (st *Standalone) startAPI(cfg Config) error {
 		return err
 	}
 	st.API = NewAPI(st.pool, APIOptions{MaxBatch: cfg.MaxBatch, Queue: st.opts.Queue, Mode: cfg.EnqueueMode,
-		FlushInterval: cfg.FlushInterval, Results: st.Results, Token: cfg.APIToken})
+		FlushInterval: cfg.FlushInterval, Results: st.Results, Token: cfg.APIToken, Retries: cfg.JobRetries})
 	if err = st.API.Start(st.opts.APIBind); err != nil {
 		return fmt.Errorf("start API: %w", err)
 	}

@@ -33,7 +33,7 @@ func TestBrokerDataDirKeepsQueues(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 7 {
-		j := NewJob("Add", MathArgs{A: float64(i), B: 1, RequestID: "kept-" + strconv.Itoa(i)}, "", "kept")
+		j := NewJob("Add", MathArgs{A: float64(i), B: 1, RequestID: "kept-" + strconv.Itoa(i)}, "", "kept", 0)
 		if err := c.Push(j); err != nil {
 			t.Fatal(err)
 		}
@@ -155,7 +155,7 @@ func TestBrokerPauseResumeKeepsJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if err := c.Push(NewJob("Add", MathArgs{A: float64(i), B: 1, RequestID: "p-" + strconv.Itoa(i)}, "", "paused")); err != nil {
+		if err := c.Push(NewJob("Add", MathArgs{A: float64(i), B: 1, RequestID: "p-" + strconv.Itoa(i)}, "", "paused", 0)); err != nil {
 			t.Fatal(err)
 		}
 	}

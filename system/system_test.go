@@ -491,9 +491,9 @@ func TestCompute(t *testing.T) {
 }
 
 func TestNewJobRoundTrip(t *testing.T) {
-	j := NewJob(JobAdd, MathArgs{A: 1.5, B: 2, RequestID: "rid"}, "run-1", "")
-	if j.Queue != DefaultQueue || j.ReserveFor != ReserveFor || j.Retry == nil || *j.Retry != Retries {
-		t.Errorf("job %+v: want queue %s, reserve_for %d, retry %d", j, DefaultQueue, ReserveFor, Retries)
+	j := NewJob(JobAdd, MathArgs{A: 1.5, B: 2, RequestID: "rid"}, "run-1", "", 1)
+	if j.Queue != DefaultQueue || j.ReserveFor != ReserveFor || j.Retry == nil || *j.Retry != 1 {
+		t.Errorf("job %+v: want queue %s, reserve_for %d, retry 1", j, DefaultQueue, ReserveFor)
 	}
 	// Through JSON, as Faktory hands it to a worker.
 	data, err := json.Marshal(j)
@@ -719,7 +719,7 @@ func testWorkerRunsEveryJobOnce(t *testing.T, poll string) {
 	rids := make([]string, n)
 	for i := range jobs {
 		rids[i] = fmt.Sprintf("w%d", i)
-		jobs[i] = NewJob(JobAdd, MathArgs{A: float64(i), B: 1, RequestID: rids[i]}, "", "")
+		jobs[i] = NewJob(JobAdd, MathArgs{A: float64(i), B: 1, RequestID: rids[i]}, "", "", 0)
 	}
 	if rejected, err := c.PushBulk(jobs); err != nil || len(rejected) != 0 {
 		t.Fatalf("PUSHB: %v %v", rejected, err)
@@ -795,7 +795,7 @@ func TestWorkerHeldUntilReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Push(NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: "held"}, "", "")); err != nil {
+	if err := c.Push(NewJob(JobAdd, MathArgs{A: 1, B: 1, RequestID: "held"}, "", "", 0)); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -117,8 +117,9 @@ func TestTwoDriversOnOneSystemMerged(t *testing.T) {
 	if n := m.Runs[0].LatencyMS[reports.PointEnqueue].Count; n != parts[0].LatencyMS[reports.PointEnqueue].Count+parts[1].LatencyMS[reports.PointEnqueue].Count {
 		t.Errorf("merged enqueue histogram counts %d samples, not the sum of the drivers'", n)
 	}
+	pid := up.Process.Pid
 	stop()
-	if ns, _ := hosts.Namespaces(); len(ns) > 0 {
+	if ns, _ := hosts.OwnNamespaces(pid); len(ns) > 0 {
 		t.Errorf("namespaces left after up stopped: %v", ns)
 	}
 }

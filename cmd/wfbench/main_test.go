@@ -58,6 +58,12 @@ func TestBadFlagsExit2NamingTheFlag(t *testing.T) {
 		{[]string{"run", "extra-arg"}, []string{"unknown command"}},
 		{[]string{"run", "--phase", "redis@1s+1s=kill"}, []string{"redis kill takes no for", "redis@AT=kill"}},
 		{[]string{"run", "--phase", "redis@1s=kill", "--faktory-url", "tcp://127.0.0.1:1"}, []string{"redis kill needs the embedded Faktory"}},
+		{[]string{"run", "--workers", "2"}, []string{"--workers", "only with --hosts"}},
+		{[]string{"run", "--hosts", "vm"}, []string{"--hosts", "none, local, netns"}},
+		{[]string{"run", "--hosts", "local", "--phase", "worker-1@1s=kill"}, []string{"kill every worker host", "--workers"}},
+		{[]string{"run", "--hosts", "local", "--workers", "2", "--phase", "worker-3@1s=kill"}, []string{"worker-3", "accepted"}},
+		{[]string{"run", "--hosts", "local", "--faktory-url", "tcp://127.0.0.1:1"}, []string{"--hosts", "not with --faktory-url"}},
+		{[]string{"up", "--workers", "2"}, []string{"--workers is for --hosts"}},
 	}
 	wantUsage(t, cases)
 }

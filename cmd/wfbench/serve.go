@@ -182,6 +182,11 @@ configuration as serve.`,
 			if h.mode != bench.HostsNone {
 				return upOnHosts(cmd, cf, h)
 			}
+			for _, f := range []string{"workers", "apis", "rtt"} {
+				if cmd.Flags().Changed(f) {
+					return usageErr(fmt.Errorf("--%s is for --hosts local or netns: without it every part runs in this process, with no link between them", f))
+				}
+			}
 			o.Parts = []string{system.PartFaktory, system.PartAPI, system.PartWorker}
 			return serve(cmd, cf, o)
 		},
@@ -242,6 +247,9 @@ func upOnHosts(cmd *cobra.Command, cf *configFlags, h hostsFlags) error {
 	ctx := cmd.Context()
 	s, err := bench.StandOnHosts(ctx, rc)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // Ctrl-C while the hosts started
+		}
 		return &exitError{exitEnvironment, err}
 	}
 	for _, l := range s.Lines {
