@@ -166,22 +166,16 @@ func TestHostsPartDeathEndsTheRun(t *testing.T) {
 	cfg := Default()
 	cfg.Hosts = hosts.ModeLocal
 	cfg.Rate, cfg.Duration = 100, 20*time.Second
-	var once sync.Once
 	killed := make(chan error, 1)
-	opts := Options{Progress: func(p Progress) {
-		if p.Accepted < 50 {
+	opts := atAccepted(50, func() {
+		out, err := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid()), "-f", "serve api").Output()
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil || pid == 0 {
+			killed <- fmt.Errorf("find the API process: %v (%q)", err, out)
 			return
 		}
-		once.Do(func() {
-			out, err := exec.Command("pgrep", "-P", strconv.Itoa(os.Getpid()), "-f", "serve api").Output()
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
-			if err != nil || pid == 0 {
-				killed <- fmt.Errorf("find the API process: %v (%q)", err, out)
-				return
-			}
-			killed <- syscall.Kill(pid, syscall.SIGKILL)
-		})
-	}}
+		killed <- syscall.Kill(pid, syscall.SIGKILL)
+	})
 	start := time.Now()
 	run, err := Execute(testCtx(t, 2*time.Minute), cfg, opts)
 	if kerr := <-killed; kerr != nil {

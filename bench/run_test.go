@@ -615,23 +615,17 @@ func TestExecuteFlushedJobsAreLost(t *testing.T) {
 	cfg.Jobs, cfg.Batch, cfg.RTT = 100, 100, 2*time.Millisecond
 	cfg.WorkerConcurrency, cfg.PollInterval, cfg.Work = 1, 50*time.Millisecond, "20ms"
 	cfg.DrainWait = 2 * time.Second
-	var once sync.Once
 	flushed := make(chan error, 1)
-	opts := Options{Progress: func(p Progress) {
-		if p.Accepted < 100 {
-			return
-		}
-		once.Do(func() {
-			go func() {
-				c, err := system.Endpoint{Addr: b.Addr()}.Dial(context.Background())
-				if err == nil {
-					err = c.Flush()
-					c.Close()
-				}
-				flushed <- err
-			}()
-		})
-	}}
+	opts := atAccepted(100, func() {
+		go func() {
+			c, err := system.Endpoint{Addr: b.Addr()}.Dial(context.Background())
+			if err == nil {
+				err = c.Flush()
+				c.Close()
+			}
+			flushed <- err
+		}()
+	})
 	run, err := Execute(testCtx(t, time.Minute), cfg, opts)
 	if err != nil {
 		t.Fatalf("Execute: %v", err)
@@ -663,22 +657,16 @@ func TestExecuteBrokerDeath(t *testing.T) {
 	const jobs = 20_000
 	cfg.Jobs, cfg.Batch, cfg.RTT = jobs, 10, 2*time.Millisecond
 	cfg.WorkerConcurrency, cfg.Work = 1, "20ms"
-	var once sync.Once
 	killed := make(chan error, 1)
-	opts := Options{Progress: func(p Progress) {
-		if p.Accepted < 100 {
+	opts := atAccepted(100, func() {
+		pids := redisChildren(t)
+		if len(pids) != 1 {
+			killed <- fmt.Errorf("redis-server children %v, want one", pids)
 			return
 		}
-		once.Do(func() {
-			pids := redisChildren(t)
-			if len(pids) != 1 {
-				killed <- fmt.Errorf("redis-server children %v, want one", pids)
-				return
-			}
-			pid, _ := strconv.Atoi(pids[0])
-			killed <- syscall.Kill(pid, syscall.SIGKILL)
-		})
-	}}
+		pid, _ := strconv.Atoi(pids[0])
+		killed <- syscall.Kill(pid, syscall.SIGKILL)
+	})
 	run, err := Execute(testCtx(t, 2*time.Minute), cfg, opts)
 	select {
 	case kerr := <-killed:
@@ -700,6 +688,17 @@ func TestExecuteBrokerDeath(t *testing.T) {
 	if left := redisChildren(t); len(left) > 0 {
 		t.Errorf("redis-server children left: %v", left)
 	}
+}
+
+// atAccepted is Options whose progress reports call f once, at the first report with at
+// least n jobs accepted: a test's way to act mid-run.
+func atAccepted(n int, f func()) Options {
+	var once sync.Once
+	return Options{Progress: func(p Progress) {
+		if p.Accepted >= n {
+			once.Do(f)
+		}
+	}}
 }
 
 // bucketFloor is the lowest value the project's histograms report for us (Min answers

@@ -216,12 +216,7 @@ func serve(cmd *cobra.Command, cf *configFlags, o system.ServeOptions) error {
 	case err != nil: // redis-server missing, a port taken, Faktory unreachable
 		return &exitError{exitEnvironment, err}
 	}
-	for _, l := range st.Lines {
-		fmt.Fprintln(cmd.OutOrStdout(), l)
-	}
-	fmt.Fprintln(cmd.OutOrStdout(), "Ctrl-C stops it.")
-	<-ctx.Done()
-	fmt.Fprintln(cmd.ErrOrStderr(), "stopping...")
+	untilInterrupted(cmd, st.Lines, "Ctrl-C stops it.")
 	if err := st.Close(context.Background()); err != nil {
 		return &exitError{exitCheckFailed, fmt.Errorf("stop: %w", err)}
 	}
@@ -252,12 +247,18 @@ func upOnHosts(cmd *cobra.Command, cf *configFlags, h hostsFlags) error {
 		}
 		return &exitError{exitEnvironment, err}
 	}
-	for _, l := range s.Lines {
-		fmt.Fprintln(cmd.OutOrStdout(), l)
-	}
-	fmt.Fprintln(cmd.OutOrStdout(), "Ctrl-C stops it (every part stopped, every host removed).")
-	<-ctx.Done()
-	fmt.Fprintln(cmd.ErrOrStderr(), "stopping...")
+	untilInterrupted(cmd, s.Lines, "Ctrl-C stops it (every part stopped, every host removed).")
 	s.Close()
 	return nil
+}
+
+// untilInterrupted prints where each part listens and how to stop it, then waits for
+// Ctrl-C.
+func untilInterrupted(cmd *cobra.Command, lines []string, how string) {
+	for _, l := range lines {
+		fmt.Fprintln(cmd.OutOrStdout(), l)
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), how)
+	<-cmd.Context().Done()
+	fmt.Fprintln(cmd.ErrOrStderr(), "stopping...")
 }
