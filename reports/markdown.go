@@ -340,7 +340,7 @@ func (m *mdWriter) model(r *Run) {
 	m.p("### Model vs measured\n\n")
 	rows := [][]string{
 		{"round trips per job", fmtRatio(md.RoundTripsPerJob), ""},
-		{"enqueue RTT (ms)", fmtMS(enqueueRTT(r)), measRTT},
+		{"enqueue RTT (ms)", confRTT(r), measRTT},
 		{"enqueue duration (s)", fmtSeconds(md.NetworkFloorS), fmtSeconds(r.DurationS.Enqueue)},
 		{"enqueue throughput (jobs/s)", floorRate, fmtRate(r.Throughput.EnqueueJobsPerS)},
 		{"efficiency (floor / measured duration)", "", efficiency(r)},
@@ -375,10 +375,33 @@ func bytesPerJob(l Link, accepted int) string {
 // enqueueRTT is the RTT one enqueue call pays: the model's figure (sum of the links
 // crossed) when set, else the configured RTT.
 func enqueueRTT(r *Run) float64 {
+	if remoteAPI(r) {
+		return 0 // the running API's own path: nothing configured
+	}
 	if r.Model.EnqueueRTTMS > 0 {
 		return r.Model.EnqueueRTTMS
 	}
 	return r.Config.RTTMS
+}
+
+// remoteAPI says the run sent to a running API (--api-url): its client-api link is
+// that API's real path, measured, not emulated.
+func remoteAPI(r *Run) bool {
+	for _, l := range r.Links {
+		if l.Name == "client-api" && l.Remote {
+			return true
+		}
+	}
+	return false
+}
+
+// confRTT is the configured enqueue RTT as the tables show it: "real" for a running
+// API's path, which nothing configured.
+func confRTT(r *Run) string {
+	if remoteAPI(r) {
+		return "real"
+	}
+	return fmtMS(enqueueRTT(r))
 }
 
 // deviation is how far a link's measured RTT is from its configured one; "-" with no

@@ -45,7 +45,7 @@ func summaryRow(r *Run) []string {
 	e2e, hasE2E := r.LatencyMS[PointEndToEnd]
 	return []string{
 		runLabel(r),
-		fmtMS(enqueueRTT(r)) + " / " + measuredRTT(r),
+		confRTT(r) + " / " + measuredRTT(r),
 		fmt.Sprint(r.Config.Batch),
 		fmt.Sprintf("%d / %d", r.Jobs.Completed, r.Jobs.Accepted),
 		fmt.Sprint(r.Jobs.Lost),

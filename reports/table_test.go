@@ -87,3 +87,19 @@ func TestTablePendingLine(t *testing.T) {
 		t.Errorf("pending jobs reported as lost:\n%s", out.String())
 	}
 }
+
+// A run against a running API (--api-url) shows its enqueue RTT as the API's real path,
+// measured, not the --rtt it was not given.
+func TestWriteTableRemoteAPI(t *testing.T) {
+	res := testResult(t)
+	r := &res.Runs[0]
+	r.Links = append(r.Links, Link{Name: "client-api", MeasuredRTTMS: 0.14, Remote: true})
+	var b bytes.Buffer
+	if err := WriteTable(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	row := lineWith(strings.Split(b.String(), "\n"), "│ "+r.Name+" ")
+	if !strings.Contains(row, "real / ") || strings.Contains(row, fmtMS(r.Config.RTTMS)+" / ") {
+		t.Errorf("row %q: want the enqueue RTT shown as real, not the configured %v ms", row, r.Config.RTTMS)
+	}
+}
