@@ -24,11 +24,11 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 
-# -race covers the packages without the embedded Faktory: Faktory v1.10.0's server
+# -race covers the packages without the embedded Faktory in their own process (hosts runs it in child processes): Faktory v1.10.0's server
 # itself has data races (Stats.Connections, closed) that the detector reports on any run.
 test: setup vet
 	$(GO) test -count=1 -timeout 8m ./...
-	$(GO) test -count=1 -race ./netem ./reports ./recording
+	$(GO) test -count=1 -race ./netem ./reports ./recording ./hosts
 
 test-short: setup
 	$(GO) test -count=1 -short ./...
