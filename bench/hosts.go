@@ -112,15 +112,16 @@ func (st *Stack) startHosts(ctx context.Context, p Plan) error {
 	// The driver reaches Faktory directly (for INFO and the drain's accounting), its
 	// clients through client-faktory.
 	st.Standalone = &system.Standalone{Faktory: system.Endpoint{Addr: fkAddr}}
-	open := func(name string, h *hosts.Host, n int, upstream string) (netem.LinkHandle, error) {
+	// open opens link name (its n-th, for the n-th host) listening on listen.
+	open := func(name, listen string, n int, upstream string) (netem.LinkHandle, error) {
 		spec := p.Links[name]
-		spec.Listen = h.Gateway
+		spec.Listen = listen
 		if n > 0 {
 			spec.Name = fmt.Sprintf("%s-%d", name, n+1)
 		}
 		l, err := st.Proxies.OpenLink(spec, upstream)
 		if err != nil {
-			return nil, fmt.Errorf("open link %s for %s: %w", spec.Name, h.Name, err)
+			return nil, fmt.Errorf("open link %s on %s: %w", spec.Name, listen, err)
 		}
 		return l, nil
 	}
@@ -131,7 +132,7 @@ func (st *Stack) startHosts(ctx context.Context, p Plan) error {
 	st.Links[netem.ClientFaktory] = cf
 	var apiLinks, clientLinks []netem.LinkHandle
 	for i, h := range c.Hosts(hosts.PartAPI) {
-		l, err := open(netem.APIFaktory, h, i, fkAddr)
+		l, err := open(netem.APIFaktory, h.Gateway, i, fkAddr)
 		if err != nil {
 			return err
 		}
@@ -139,8 +140,7 @@ func (st *Stack) startHosts(ctx context.Context, p Plan) error {
 		if err := c.Start(ctx, h, []string{"FAKTORY_URL=tcp://" + l.Addr()}); err != nil {
 			return err
 		}
-		driverSide := &hosts.Host{Name: h.Name, Gateway: "127.0.0.1"} // the driver's own client-api links
-		cl, err := open(netem.ClientAPI, driverSide, i, strings.TrimPrefix(h.URL, "http://"))
+		cl, err := open(netem.ClientAPI, "127.0.0.1", i, strings.TrimPrefix(h.URL, "http://")) // the driver's own side
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (st *Stack) startHosts(ctx context.Context, p Plan) error {
 	st.Links[netem.APIFaktory] = multiLink(apiLinks)
 	st.Links[netem.ClientAPI] = multiLink(clientLinks)
 	for i, h := range c.Hosts(hosts.PartWorker) {
-		l, err := open(netem.WorkerFaktory, h, i, fkAddr)
+		l, err := open(netem.WorkerFaktory, h.Gateway, i, fkAddr)
 		if err != nil {
 			return err
 		}

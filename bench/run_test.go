@@ -469,11 +469,7 @@ func TestRedactURL(t *testing.T) {
 // --faktory-url: the run uses a Faktory it did not start (here another embedded broker,
 // standing in for the official binary), and leaves it running.
 func TestExecuteExternalFaktory(t *testing.T) {
-	b, err := system.StartBroker(testCtx(t, 30*time.Second), system.BrokerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Stop()
+	b := otherBroker(t)
 	cfg := Default()
 	cfg.FaktoryURL = b.URL()
 	cfg.RTT, cfg.Batch, cfg.Jobs, cfg.WorkerConcurrency, cfg.PollInterval = 5*time.Millisecond, 5, 50, 5, 50*time.Millisecond
@@ -605,11 +601,7 @@ func TestExecuteDrainLimitLeavesPending(t *testing.T) {
 // Jobs that vanish from Faktory (its data flushed mid-run) are lost, not pending: the
 // accounting asks the broker, it does not assume.
 func TestExecuteFlushedJobsAreLost(t *testing.T) {
-	b, err := system.StartBroker(testCtx(t, 30*time.Second), system.BrokerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Stop()
+	b := otherBroker(t)
 	cfg := Default()
 	cfg.FaktoryURL = b.URL()
 	cfg.Jobs, cfg.Batch, cfg.RTT = 100, 100, 2*time.Millisecond
@@ -688,6 +680,18 @@ func TestExecuteBrokerDeath(t *testing.T) {
 	if left := redisChildren(t); len(left) > 0 {
 		t.Errorf("redis-server children left: %v", left)
 	}
+}
+
+// otherBroker starts an embedded broker the run did not start (standing in for a running
+// Faktory, --faktory-url), stopped when the test ends.
+func otherBroker(t *testing.T) *system.Broker {
+	t.Helper()
+	b, err := system.StartBroker(testCtx(t, 30*time.Second), system.BrokerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Stop() })
+	return b
 }
 
 // atAccepted is Options whose progress reports call f once, at the first report with at

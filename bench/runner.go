@@ -322,7 +322,7 @@ func (e *execution) account() {
 		return // its redis-server is gone, and every job it held with it: the unfinished are lost
 	}
 	qctx, qcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	queued, reserved, err := e.st.FaktoryHolds(qctx)
+	queued, reserved, acked, err := e.st.FaktoryHolds(qctx)
 	qcancel()
 	switch {
 	case err != nil:
@@ -331,8 +331,8 @@ func (e *execution) account() {
 		e.rec.Held(queued + held)
 	default:
 		e.rec.Held(queued + reserved)
-		if e.st.hosts != nil {
-			e.reconcileAcks()
+		if e.st.hosts != nil { // workers in other processes: reports can die with them
+			e.reconcileAcks(acked)
 		}
 		if reserved > 0 {
 			e.out.Notes = append(e.out.Notes, fmt.Sprintf("%d of the run's jobs were queued and %d reserved when the run ended: a reserved job was handed to a worker that never acknowledged it (a fault on its link, or a slot stopped mid-job); Faktory hands it out again after its %d s reservation",
@@ -344,22 +344,10 @@ func (e *execution) account() {
 	}
 }
 
-// reconcileAcks asks the hosts' Faktory (which served this run alone) how many jobs were
-// acknowledged: a worker process killed with completion reports still buffered did those
-// jobs, and they are unreported rather than lost.
-func (e *execution) reconcileAcks() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := e.st.Faktory.Dial(ctx)
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	state, err := c.CurrentState()
-	if err != nil {
-		return
-	}
-	acked := int(state.Data.TotalProcessed) - int(state.Data.TotalFailures)
+// reconcileAcks takes the jobs the hosts' Faktory counted acknowledged: a worker process
+// killed with completion reports still buffered did those jobs, and they are unreported
+// rather than lost.
+func (e *execution) reconcileAcks(acked int) {
 	e.rec.Acked(acked)
 	if _, done := e.rec.Counts(); acked > done {
 		e.out.Notes = append(e.out.Notes, fmt.Sprintf("Faktory counted %d jobs acknowledged, the workers reported %d: the difference was done by a worker process killed with its reports still buffered (unreported: done, not timed)", acked, done))

@@ -285,26 +285,28 @@ func (st *Stack) StopWorkers(idle bool) (held int) {
 }
 
 // FaktoryHolds asks Faktory, directly (not through a link), how many jobs the run's queue
-// holds and, with the embedded broker (which serves this run alone), how many jobs are
-// reserved in its working set; reserved is -1 on an external Faktory, whose working set
-// other applications share.
-func (st *Stack) FaktoryHolds(ctx context.Context) (queued, reserved int, err error) {
+// holds and, with a broker of the run's own (embedded, or on its hosts: it serves this
+// run alone), how many jobs are reserved in its working set or wait for a retry, and how
+// many it counted acknowledged; reserved and acked are -1 on an external Faktory, whose
+// sets and counters other applications share.
+func (st *Stack) FaktoryHolds(ctx context.Context) (queued, reserved, acked int, err error) {
 	c, err := st.Faktory.Dial(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer c.Close()
 	state, err := c.CurrentState()
 	if err != nil {
-		return 0, 0, fmt.Errorf("INFO: %w", err)
+		return 0, 0, 0, fmt.Errorf("INFO: %w", err)
 	}
-	reserved = -1
+	reserved, acked = -1, -1
 	if st.Broker != nil || st.hosts != nil {
 		// A job waiting for its retry (its worker was killed, its reservation expired)
 		// is held as surely as a reserved one.
 		reserved = int(state.Data.Sets["working"] + state.Data.Sets["retries"])
+		acked = int(state.Data.TotalProcessed) - int(state.Data.TotalFailures)
 	}
-	return int(state.Data.Queues[st.Queue]), reserved, nil
+	return int(state.Data.Queues[st.Queue]), reserved, acked, nil
 }
 
 // StopAPI stops the API: in-flight requests finish and, in async mode, its buffer is

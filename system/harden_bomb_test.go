@@ -3,8 +3,6 @@ package system
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -34,26 +32,11 @@ func gzipBomb(t *testing.T, key string, n int) []byte {
 	return out.Bytes()
 }
 
-// postRaw sends body to url with the given headers and returns the status and answer.
+// postRaw sends body to url as JSON with the given headers and returns the status and answer.
 func postRaw(t *testing.T, url string, body []byte, hdr ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(data)
+	code, data, _ := request(t, http.MethodPost, url, bytes.NewReader(body), 30*time.Second, append([]string{"Content-Type", "application/json"}, hdr...)...)
+	return code, string(data)
 }
 
 // A gzip body of ~8 KB inflating to a batch of 2.7M empty objects (just under the 8 MiB

@@ -153,16 +153,16 @@ func startStack(t *testing.T, maxBatch int) *testStack {
 	return &testStack{broker: b, sink: s, api: api, base: "http://" + api.Addr()}
 }
 
-// do sends one request and decodes the JSON answer.
-func do(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {
+// request sends one request, bounded by timeout, and returns the status, the answer (as
+// much as could be read) and its headers; hdr are header name, value pairs.
+func request(t *testing.T, method, url string, body io.Reader, timeout time.Duration, hdr ...string) (int, []byte, http.Header) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -171,18 +171,22 @@ func do(t *testing.T, method, url, body string, hdr ...string) (int, map[string]
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, resp.Header
+}
+
+// do sends one JSON request and decodes the JSON answer.
+func do(t *testing.T, method, url, body string, hdr ...string) (int, map[string]any) {
+	t.Helper()
+	code, data, h := request(t, method, url, strings.NewReader(body), 10*time.Second, append([]string{"Content-Type", "application/json"}, hdr...)...)
+	if ct := h.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s %s: Content-Type %q, want application/json", method, url, ct)
 	}
 	var v map[string]any
 	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatalf("%s %s: answer %q is not a JSON object: %v", method, url, data, err)
 	}
-	return resp.StatusCode, v
+	return code, v
 }
 
 func TestAPIEnqueueAndComplete(t *testing.T) {
