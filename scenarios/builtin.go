@@ -33,8 +33,13 @@ func BuiltinSource(name string) ([]byte, bool) {
 
 // Load parses a built-in scenario by name, or a scenario file by path. A name that is
 // both a file and a built-in is read as the file (a path with a slash or .yaml says which
-// was meant).
+// was meant); a directory of that name is not a scenario file, and leaves the built-in.
 func Load(nameOrFile string) (*Scenario, error) {
+	if st, err := os.Stat(nameOrFile); err == nil && st.IsDir() {
+		if b, ok := BuiltinSource(nameOrFile); ok {
+			return ParseScenario("built-in "+nameOrFile, b)
+		}
+	}
 	data, err := os.ReadFile(nameOrFile)
 	if err == nil {
 		return ParseScenario(nameOrFile, data)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -737,6 +738,19 @@ func TestBuiltinsParseAndPlan(t *testing.T) {
 	}
 	if _, err := Load("no-such-scenario"); !errors.Is(err, ErrNoScenario) {
 		t.Errorf("Load(no-such-scenario): %v", err)
+	}
+}
+
+// A directory named like a built-in (an earlier run's output, say) is not a scenario
+// file: the name still loads the built-in.
+func TestLoadBuiltinBesideDirectoryOfItsName(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("stall", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := Load("stall")
+	if err != nil || sc.Source != "built-in stall" {
+		t.Fatalf("Load(stall) beside a directory stall: %v", err)
 	}
 }
 
